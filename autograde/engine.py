@@ -1,0 +1,177 @@
+"""The only module that talks to nbgrader.
+
+nbgrader's converters are run in-process (no `nbgrader` subprocess, so its ~4 s start-up is paid
+once per worker, not once per notebook) on a scratch *course folder* that this module lays out::
+
+    <course>/source/<assignment>/<notebook>.ipynb      instructor source (with hidden tests)
+    <course>/release/<assignment>/...                  student version
+    <course>/submitted/<student>/<assignment>/...      one submission
+    <course>/autograded/..., <course>/feedback/...     nbgrader's outputs
+    <course>/gradebook.db                              nbgrader's gradebook
+
+Grading a submission copies the gradebook made by `generate_assignment` (it holds the source of
+every test cell, hidden tests included) into a course folder of its own, so submissions never
+share state and can be graded in parallel.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+# nbgrader shells out to `alembic` and starts kernels as `python`: both must be this
+# environment's, even when the tool is run as `.venv/bin/python -m autograde` without activating.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
+# nbgrader needs path-safe ids; the real student name never reaches it.
+STUDENT_ID = "student"
+
+
+class NbgraderFailed(Exception):
+    """nbgrader could not process a notebook; the message is nbgrader's own log tail."""
+
+
+def course_config(course: Path, *, timeout: int | None = None) -> Config:
+    """nbgrader configuration for a scratch course folder."""
+    config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+    if timeout is not None:
+        config.Execute.timeout = timeout
+    return config
+
+
+def _run(app_class, course: Path, config: Config, **ids: str) -> None:
+    """Run one nbgrader converter; raise NbgraderFailed with its log if it fails."""
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=config)
+    for key, value in ids.items():
+        setattr(coursedir, key, value)
+    app = app_class(coursedir=coursedir, config=config)
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    app.log.addHandler(handler)
+    app.log.propagate = False
+    try:
+        app.start()
+    except Exception as error:
+        raise NbgraderFailed(log.getvalue() or str(error)) from error
+    finally:
+        app.log.removeHandler(handler)
+
+
+def generate_assignment(source: Path, assignment: str, course: Path) -> Path:
+    """Make the student version of ``source/<assignment>`` in ``course``.
+
+    Returns the release folder. The course's gradebook now knows the assignment, which is what
+    grading needs. ``course`` is created (and emptied first if it exists).
+    """
+    from nbgrader.converters import GenerateAssignment
+
+    if course.exists():
+        shutil.rmtree(course)
+    shutil.copytree(
+        source / assignment,
+        course / "source" / assignment,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
+    config = course_config(course)
+    _run(GenerateAssignment, course, config, assignment_id=assignment)
+    return course / "release" / assignment
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """The autograded result of one test cell."""
+
+    grade_id: str
+    score: float
+    max_score: float
+
+
+def autograde(
+    template: Path,
+    assignment: str,
+    notebook: Path,
+    course: Path,
+    *,
+    timeout: int | None = None,
+) -> Path:
+    """Autograde one submitted notebook and render its feedback.
+
+    ``template`` is a course folder prepared by :func:`generate_assignment`. Returns the feedback
+    HTML. Raises :class:`NbgraderFailed` when nbgrader could not grade the notebook (for example
+    when the kernel died).
+    """
+    from nbgrader.converters import Autograde, GenerateFeedback
+
+    if course.exists():
+        shutil.rmtree(course)
+    shutil.copytree(template / "source", course / "source")
+    shutil.copy(template / "gradebook.db", course / "gradebook.db")
+    submitted = course / "submitted" / STUDENT_ID / assignment
+    submitted.mkdir(parents=True)
+    notebook_id = only_notebook(template / "source" / assignment).stem
+    shutil.copy(notebook, submitted / f"{notebook_id}.ipynb")
+
+    config = course_config(course, timeout=timeout)
+    ids = {"assignment_id": assignment, "student_id": STUDENT_ID}
+    _run(Autograde, course, config, **ids)
+    _run(GenerateFeedback, course, config, **ids)
+    return course / "feedback" / STUDENT_ID / assignment / f"{notebook_id}.html"
+
+
+def read_scores(course: Path, assignment: str) -> list[CellScore]:
+    """Per-cell autograded scores of the submission graded in ``course``.
+
+    Only test cells count; manually graded answers (written questions) are left out.
+    """
+    from nbgrader.api import Gradebook
+
+    source = only_notebook(course / "source" / assignment)
+    tests = test_cells(source)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook(source.stem, assignment, STUDENT_ID)
+        scores = [
+            CellScore(grade.name, float(grade.auto_score or 0.0), float(grade.max_score))
+            for grade in submission.grades
+            if grade.name in tests
+        ]
+    return sorted(scores, key=lambda cell: cell.grade_id)
+
+
+def test_cells(notebook: Path) -> dict[str, float]:
+    """``grade_id -> points`` of the autograded test cells of a source notebook file."""
+    return test_cells_of(json.loads(notebook.read_text(encoding="utf-8")))
+
+
+def test_cells_of(notebook: dict) -> dict[str, float]:
+    """``grade_id -> points`` of the autograded test cells of a notebook's JSON."""
+    tests = {}
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            tests[meta["grade_id"]] = float(meta.get("points", 0))
+    return tests
+
+
+def only_notebook(folder: Path) -> Path:
+    """The one notebook of an assignment folder (the workbook has one notebook per assignment)."""
+    notebooks = sorted(folder.glob("*.ipynb"))
+    if len(notebooks) != 1:
+        raise ValueError(f"{folder} should hold exactly one notebook, found {len(notebooks)}")
+    return notebooks[0]

@@ -1,0 +1,259 @@
+"""`python -m autograde grade`: every submission in, one row per (student, assignment) out.
+
+The main process only finds submissions, checks that each file is a readable notebook, and writes
+the results. nbgrader runs in worker processes (``--jobs`` of them): each submission is graded in
+a scratch course folder of its own, and whatever goes wrong there becomes that row's
+``status=error`` with a reason, never a crash of the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+from tqdm.auto import tqdm
+
+from autograde import engine, report
+from autograde.course import Course
+from autograde.submissions import Submission, find_submissions
+
+GRADED, ERROR, MISSING, FLAGGED = "graded", "error", "missing", "flagged"
+
+
+@dataclass
+class Row:
+    """One line of grades.csv, plus the per-test-cell scores that `check` looks at."""
+
+    student: str
+    assignment: str
+    score: float | None
+    max_score: float
+    status: str
+    detail: str = ""
+    cells: dict[str, engine.CellScore] = field(default_factory=dict)
+    feedback: Path | None = None
+
+
+def grade(
+    course: Course,
+    folder: Path,
+    out: Path,
+    *,
+    jobs: int = 1,
+    timeout: int | None = None,
+    progress: bool = True,
+) -> list[Row]:
+    """Grade a class folder; write ``out/grades.csv`` and ``out/feedback/``; return the rows."""
+    submissions = find_submissions(folder, course.assignments())
+    rows = grade_submissions(
+        course, submissions, out, jobs=jobs, timeout=timeout, progress=progress
+    )
+    report.write_csv(rows, out / "grades.csv")
+    return rows
+
+
+def grade_submissions(
+    course: Course,
+    submissions: list[Submission],
+    out: Path,
+    *,
+    jobs: int = 1,
+    timeout: int | None = None,
+    progress: bool = True,
+) -> list[Row]:
+    """Grade ``submissions``; feedback goes to ``out/feedback``. Rows come back sorted."""
+    assignments = sorted({s.assignment for s in submissions})
+    points = {a: engine.test_cells(course.source_notebook(a)) for a in assignments}
+    manual = {a: report.manual_points(course.source_notebook(a)) for a in assignments}
+    rows: list[Row] = []
+    to_grade: list[Submission] = []
+    for submission in submissions:
+        max_score = sum(points[submission.assignment].values())
+        problem = _unreadable(submission.notebook) if submission.notebook else None
+        if submission.notebook is None:
+            rows.append(
+                Row(
+                    submission.student,
+                    submission.assignment,
+                    0.0,
+                    max_score,
+                    MISSING,
+                    f"nothing submitted ({submission.note})",
+                )
+            )
+        elif problem:
+            rows.append(
+                Row(submission.student, submission.assignment, None, max_score, ERROR, problem)
+            )
+        else:
+            to_grade.append(submission)
+
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        work = Path(scratch)
+        templates = {a: work / "templates" / a for a in assignments}
+        with ProcessPoolExecutor(
+            max_workers=max(1, jobs),
+            mp_context=get_context("spawn"),
+            initializer=_quiet_worker,
+            initargs=(str(work / "worker.log"),),
+        ) as pool:
+            # Every grading run starts from the instructor's current source.
+            list(
+                pool.map(
+                    _prepare,
+                    [str(course.solutions)] * len(assignments),
+                    assignments,
+                    [str(templates[a]) for a in assignments],
+                )
+            )
+            futures = [
+                pool.submit(
+                    _grade_one,
+                    str(templates[s.assignment]),
+                    s.assignment,
+                    str(s.notebook),
+                    str(work / "runs" / f"{i:05d}"),
+                    timeout,
+                )
+                for i, s in enumerate(to_grade)
+            ]
+            bar = _progress(futures, total=len(futures), enabled=progress)
+            for submission, future in zip(to_grade, bar, strict=True):
+                rows.append(_row(submission, future.result(), points, manual, out))
+
+    for row in rows:
+        if row.feedback is None:
+            row.feedback = report.write_error_feedback(row, _feedback_path(out, row))
+    return sorted(rows, key=lambda row: (row.student, row.assignment))
+
+
+def _row(submission: Submission, outcome: _Outcome, points, manual, out: Path) -> Row:
+    max_score = sum(points[submission.assignment].values())
+    row = Row(submission.student, submission.assignment, None, max_score, ERROR)
+    if outcome.error:
+        row.detail = outcome.error
+        return row
+    row.cells = {cell.grade_id: cell for cell in outcome.cells}
+    row.score = sum(cell.score for cell in outcome.cells)
+    row.status = GRADED
+    lost = [
+        f"{c.grade_id} {c.score:g}/{c.max_score:g}" for c in outcome.cells if c.score < c.max_score
+    ]
+    notes = [submission.note] if submission.note else []
+    notes.append(f"lost points in {', '.join(lost)}" if lost else "all tests passed")
+    if manual[submission.assignment]:
+        notes.append(
+            f"written answers ({report.points_phrase(manual[submission.assignment])}) "
+            "to grade by hand"
+        )
+    row.detail = "; ".join(notes)
+    destination = _feedback_path(out, row)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(outcome.feedback, destination)
+    row.feedback = destination
+    return row
+
+
+def _feedback_path(out: Path, row: Row) -> Path:
+    return out / "feedback" / row.student / row.assignment / f"{row.assignment}.html"
+
+
+def _unreadable(notebook: Path) -> str | None:
+    """Why ``notebook`` cannot be graded at all, or None if it is a readable notebook."""
+    advice = "open it in JupyterLab, save it, and resubmit the .ipynb file"
+    try:
+        text = notebook.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return f"not a notebook file (not readable as text); {advice}"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return (
+            f"not a valid notebook file (broken JSON at line {error.lineno}, "
+            f"column {error.colno}: {error.msg}); {advice}"
+        )
+    try:
+        nbformat.validate(nbformat.reads(text, as_version=4))
+    except Exception as error:  # any schema problem means the same thing to a student
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
+        return f"not a valid Jupyter notebook ({first_line}); {advice}"
+    return None
+
+
+def _progress(futures, *, total: int, enabled: bool) -> Iterable:
+    """Results in submission order, with a bar that moves as each one finishes."""
+    with tqdm(
+        total=total, desc="grading", unit="notebook", disable=not enabled or total == 0, leave=False
+    ) as bar:
+        for future in futures:
+            future.result()  # wait; exceptions are handled inside the worker
+            bar.update(1)
+            yield future
+
+
+# --- worker side -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    cells: list[engine.CellScore] = field(default_factory=list)
+    feedback: str = ""
+    error: str = ""
+
+
+def _quiet_worker(log_path: str) -> None:
+    """Send nbgrader's and the kernels' chatter to a log file, not the instructor's terminal."""
+    warnings.filterwarnings("ignore")
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(descriptor, 2)
+
+
+def _prepare(source: str, assignment: str, template: str) -> None:
+    engine.generate_assignment(Path(source), assignment, Path(template))
+
+
+def _grade_one(template: str, assignment: str, notebook: str, run: str, timeout) -> _Outcome:
+    try:
+        feedback = engine.autograde(
+            Path(template), assignment, Path(notebook), Path(run), timeout=timeout
+        )
+        return _Outcome(engine.read_scores(Path(run), assignment), str(feedback))
+    except engine.NbgraderFailed as failure:
+        return _Outcome(error=explain_failure(str(failure)))
+    except Exception as error:  # noqa: BLE001 - a student's notebook must never stop the class
+        return _Outcome(error=f"could not be graded ({type(error).__name__}: {error})")
+
+
+_KNOWN_FAILURES: list[tuple[str, str]] = [
+    (
+        "DeadKernelError",
+        "the notebook's Python process died while running (a crash, a call to "
+        "os._exit, or too much memory); run it top to bottom yourself to find the cell",
+    ),
+    (
+        "UnresponsiveKernelError",
+        "the notebook stopped responding (an endless loop that could not "
+        "be interrupted); make sure every cell finishes",
+    ),
+    ("CellTimeoutError", "a cell ran longer than the time limit; make sure every cell finishes"),
+    ("MissingEntry", "the notebook does not match this assignment's cells"),
+]
+
+
+def explain_failure(log: str) -> str:
+    """Turn nbgrader's log of a failed notebook into one line a student can act on."""
+    for marker, explanation in _KNOWN_FAILURES:
+        if marker in log:
+            return explanation
+    errors = [line for line in log.splitlines() if line.strip() and not line.startswith(" ")]
+    last = errors[-1] if errors else "unknown error"
+    return f"could not be graded: {last[:200]}"
