@@ -110,14 +110,15 @@ def autograde(
     course: Path,
     *,
     timeout: int | None = None,
+    kernel_name: str | None = None,
 ) -> Path:
-    """Autograde one submitted notebook and render its feedback.
+    """Autograde one submitted notebook; return the executed notebook.
 
-    ``template`` is a course folder prepared by :func:`generate_assignment`. Returns the feedback
-    HTML. Raises :class:`NbgraderFailed` when nbgrader could not grade the notebook (for example
-    when the kernel died).
+    ``template`` is a course folder prepared by :func:`generate_assignment`. Raises
+    :class:`NbgraderFailed` when nbgrader could not grade the notebook (for example when the
+    kernel died). ``kernel_name`` overrides the notebook's kernel (the grader's sandbox).
     """
-    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.converters import Autograde
 
     if course.exists():
         shutil.rmtree(course)
@@ -129,10 +130,72 @@ def autograde(
     shutil.copy(notebook, submitted / f"{notebook_id}.ipynb")
 
     config = course_config(course, timeout=timeout)
-    ids = {"assignment_id": assignment, "student_id": STUDENT_ID}
-    _run(Autograde, course, config, **ids)
-    _run(GenerateFeedback, course, config, **ids)
+    if kernel_name:
+        config.Execute.kernel_name = kernel_name
+    config.Autograde.autograde_preprocessors = _autograde_preprocessors()
+    _run(Autograde, course, config, assignment_id=assignment, student_id=STUDENT_ID)
+    return course / "autograded" / STUDENT_ID / assignment / f"{notebook_id}.ipynb"
+
+
+def feedback(course: Path, assignment: str) -> Path:
+    """Render the feedback page of the notebook autograded in ``course``; return its path."""
+    from nbgrader.converters import GenerateFeedback
+
+    _run(
+        GenerateFeedback,
+        course,
+        course_config(course),
+        assignment_id=assignment,
+        student_id=STUDENT_ID,
+    )
+    notebook_id = only_notebook(course / "source" / assignment).stem
     return course / "feedback" / STUDENT_ID / assignment / f"{notebook_id}.html"
+
+
+MAX_OUTPUT_CHARS = 20_000
+
+
+def _autograde_preprocessors() -> list:
+    """nbgrader's autograde steps, with a cap on output size right after execution."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, Preprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        Execute,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    class LimitOutputChars(Preprocessor):
+        """nbgrader limits lines; a single 100 MB line must not reach the gradebook either."""
+
+        def preprocess_cell(self, cell, resources, index):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    output["text"] = _truncate(output["text"])
+                for mime, value in output.get("data", {}).items():
+                    if isinstance(value, str) and mime.startswith("text/"):
+                        output["data"][mime] = _truncate(value)
+            return cell, resources
+
+    return [
+        Execute,
+        LimitOutputChars,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+
+
+def _truncate(text: str) -> str:
+    if len(text) <= MAX_OUTPUT_CHARS:
+        return text
+    cut = len(text) - MAX_OUTPUT_CHARS
+    return text[:MAX_OUTPUT_CHARS] + f"\n... [{cut} more characters not kept by the grader]\n"
 
 
 def read_scores(course: Path, assignment: str) -> list[CellScore]:

@@ -9,10 +9,8 @@ a scratch course folder of its own, and whatever goes wrong there becomes that r
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from autograde import engine, report
+from autograde import engine, report, worker
 from autograde.course import Course
 from autograde.submissions import Submission, find_submissions
 
@@ -100,32 +98,33 @@ def grade_submissions(
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         work = Path(scratch)
         templates = {a: work / "templates" / a for a in assignments}
+        context = get_context("spawn")
         with ProcessPoolExecutor(
             max_workers=max(1, jobs),
-            mp_context=get_context("spawn"),
-            initializer=_quiet_worker,
+            mp_context=context,
+            initializer=worker.start,
             initargs=(str(work / "worker.log"),),
         ) as pool:
             # Every grading run starts from the instructor's current source.
             list(
                 pool.map(
-                    _prepare,
+                    worker.prepare,
                     [str(course.solutions)] * len(assignments),
                     assignments,
                     [str(templates[a]) for a in assignments],
                 )
             )
-            futures = [
-                pool.submit(
-                    _grade_one,
-                    str(templates[s.assignment]),
-                    s.assignment,
-                    str(s.notebook),
-                    str(work / "runs" / f"{i:05d}"),
-                    timeout,
+            jobs_ = [
+                worker.Job(
+                    template=str(templates[s.assignment]),
+                    assignment=s.assignment,
+                    notebook=str(s.notebook),
+                    run=str(work / "runs" / f"{i:05d}"),
+                    cell_timeout=timeout,
                 )
                 for i, s in enumerate(to_grade)
             ]
+            futures = [pool.submit(worker.grade_one, job) for job in jobs_]
             bar = _progress(futures, total=len(futures), enabled=progress)
             for submission, future in zip(to_grade, bar, strict=True):
                 rows.append(_row(submission, future.result(), points, manual, out))
@@ -136,7 +135,7 @@ def grade_submissions(
     return sorted(rows, key=lambda row: (row.student, row.assignment))
 
 
-def _row(submission: Submission, outcome: _Outcome, points, manual, out: Path) -> Row:
+def _row(submission: Submission, outcome: worker.Outcome, points, manual, out: Path) -> Row:
     max_score = sum(points[submission.assignment].values())
     row = Row(submission.student, submission.assignment, None, max_score, ERROR)
     if outcome.error:
@@ -198,62 +197,3 @@ def _progress(futures, *, total: int, enabled: bool) -> Iterable:
             future.result()  # wait; exceptions are handled inside the worker
             bar.update(1)
             yield future
-
-
-# --- worker side -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Outcome:
-    cells: list[engine.CellScore] = field(default_factory=list)
-    feedback: str = ""
-    error: str = ""
-
-
-def _quiet_worker(log_path: str) -> None:
-    """Send nbgrader's and the kernels' chatter to a log file, not the instructor's terminal."""
-    warnings.filterwarnings("ignore")
-    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(descriptor, 2)
-
-
-def _prepare(source: str, assignment: str, template: str) -> None:
-    engine.generate_assignment(Path(source), assignment, Path(template))
-
-
-def _grade_one(template: str, assignment: str, notebook: str, run: str, timeout) -> _Outcome:
-    try:
-        feedback = engine.autograde(
-            Path(template), assignment, Path(notebook), Path(run), timeout=timeout
-        )
-        return _Outcome(engine.read_scores(Path(run), assignment), str(feedback))
-    except engine.NbgraderFailed as failure:
-        return _Outcome(error=explain_failure(str(failure)))
-    except Exception as error:  # noqa: BLE001 - a student's notebook must never stop the class
-        return _Outcome(error=f"could not be graded ({type(error).__name__}: {error})")
-
-
-_KNOWN_FAILURES: list[tuple[str, str]] = [
-    (
-        "DeadKernelError",
-        "the notebook's Python process died while running (a crash, a call to "
-        "os._exit, or too much memory); run it top to bottom yourself to find the cell",
-    ),
-    (
-        "UnresponsiveKernelError",
-        "the notebook stopped responding (an endless loop that could not "
-        "be interrupted); make sure every cell finishes",
-    ),
-    ("CellTimeoutError", "a cell ran longer than the time limit; make sure every cell finishes"),
-    ("MissingEntry", "the notebook does not match this assignment's cells"),
-]
-
-
-def explain_failure(log: str) -> str:
-    """Turn nbgrader's log of a failed notebook into one line a student can act on."""
-    for marker, explanation in _KNOWN_FAILURES:
-        if marker in log:
-            return explanation
-    errors = [line for line in log.splitlines() if line.strip() and not line.startswith(" ")]
-    last = errors[-1] if errors else "unknown error"
-    return f"could not be graded: {last[:200]}"

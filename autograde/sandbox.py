@@ -1,0 +1,101 @@
+"""Start a student's kernel with resource limits and a home of its own.
+
+nbgrader starts kernels from a kernelspec; the grader points it at one whose command is
+``python -m autograde.sandbox CONNECTION_FILE``. Before it becomes the ipykernel process, this
+launcher sets resource limits (address space, file size, no core dumps), so that a memory bomb
+or a runaway file fails inside the notebook instead of taking the grading machine down, and
+gives the kernel an environment without the grader's settings, whose home, temporary folder and
+caches are the submission's own scratch folder.
+
+The worker passes the limits in the environment variable ``AUTOGRADE_SANDBOX`` (JSON of
+:class:`Limits`). Limits on the submission's processes taken together (total memory, process
+count, wall time) are the watchdog's job (``watchdog.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+KERNEL_NAME = "autograde-sandbox"
+ENV_VAR = "AUTOGRADE_SANDBOX"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission's kernel may use."""
+
+    memory_bytes: int = 6 * 2**30  # address space: torch alone maps ~1-2 GiB
+    file_bytes: int = 64 * 2**20  # largest file the notebook may write
+    sandbox: str = ""  # the kernel's home and scratch folder
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls, text: str) -> Limits:
+        return cls(**json.loads(text))
+
+
+def install_kernelspec(share: Path) -> Path:
+    """Write the sandbox kernelspec under ``share/kernels`` (add ``share`` to JUPYTER_PATH)."""
+    folder = share / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-m", "autograde.sandbox", "{connection_file}"],
+        "display_name": "Python 3 (autograde sandbox)",
+        "language": "python",
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return folder
+
+
+def _set_limit(kind: int, value: int) -> None:
+    soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))
+
+
+def launch(connection_file: str) -> None:
+    """Become the limited ipykernel process (never returns)."""
+    limits = Limits.from_env(os.environ.pop(ENV_VAR))
+    sandbox = Path(limits.sandbox)
+    (sandbox / "tmp").mkdir(parents=True, exist_ok=True)
+    connection = sandbox / "kernel-connection.json"
+    shutil.copyfile(connection_file, connection)
+
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTOGRADE_", "JUPYTER_", "JPY_"))
+    }
+    environment.update(
+        HOME=str(sandbox),
+        TMPDIR=str(sandbox / "tmp"),
+        MPLCONFIGDIR=str(sandbox / "matplotlib"),
+        IPYTHONDIR=str(sandbox / "ipython"),
+        MPLBACKEND="Agg",
+    )
+
+    _set_limit(resource.RLIMIT_AS, limits.memory_bytes)
+    _set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
+    _set_limit(resource.RLIMIT_CORE, 0)
+    argv = [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        str(connection),
+        "--HistoryManager.hist_file=:memory:",
+    ]
+    os.execve(sys.executable, argv, environment)
+
+
+if __name__ == "__main__":
+    launch(sys.argv[1])
