@@ -34,14 +34,15 @@ def _release(course: Course, args) -> int:
 def _grade(course: Course, args) -> int:
     from autograde import report
     from autograde.grading import grade
+    from autograde.worker import Limits
 
+    limits = Limits(
+        cell_timeout=args.timeout,
+        notebook_timeout=args.notebook_timeout,
+        memory_bytes=int(args.memory_gb * 2**30),
+    )
     rows = grade(
-        course,
-        args.submissions,
-        args.out,
-        jobs=args.jobs,
-        timeout=args.timeout,
-        progress=not args.quiet,
+        course, args.submissions, args.out, jobs=args.jobs, limits=limits, progress=not args.quiet
     )
     if not args.quiet:
         print(report.table(rows))
@@ -109,6 +110,18 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         help="seconds a cell may run (default: autograde/nbgrader_config.py)",
+    )
+    grade.add_argument(
+        "--notebook-timeout",
+        type=_positive,
+        default=600,
+        help="seconds the whole notebook may run (default: 600)",
+    )
+    grade.add_argument(
+        "--memory-gb",
+        type=float,
+        default=4.0,
+        help="memory of all of a submission's processes together, in GiB (default: 4)",
     )
     grade.add_argument("--quiet", action="store_true", help="no progress bar or table")
     grade.set_defaults(run=_grade)

@@ -25,6 +25,7 @@ from autograde.course import Course
 from autograde.submissions import Submission, find_submissions
 
 GRADED, ERROR, MISSING, FLAGGED = "graded", "error", "missing", "flagged"
+DEFAULT_LIMITS = worker.Limits()
 
 
 @dataclass
@@ -47,14 +48,12 @@ def grade(
     out: Path,
     *,
     jobs: int = 1,
-    timeout: int | None = None,
+    limits: worker.Limits = DEFAULT_LIMITS,
     progress: bool = True,
 ) -> list[Row]:
     """Grade a class folder; write ``out/grades.csv`` and ``out/feedback/``; return the rows."""
     submissions = find_submissions(folder, course.assignments())
-    rows = grade_submissions(
-        course, submissions, out, jobs=jobs, timeout=timeout, progress=progress
-    )
+    rows = grade_submissions(course, submissions, out, jobs=jobs, limits=limits, progress=progress)
     report.write_csv(rows, out / "grades.csv")
     return rows
 
@@ -65,7 +64,7 @@ def grade_submissions(
     out: Path,
     *,
     jobs: int = 1,
-    timeout: int | None = None,
+    limits: worker.Limits = DEFAULT_LIMITS,
     progress: bool = True,
 ) -> list[Row]:
     """Grade ``submissions``; feedback goes to ``out/feedback``. Rows come back sorted."""
@@ -120,7 +119,7 @@ def grade_submissions(
                     assignment=s.assignment,
                     notebook=str(s.notebook),
                     run=str(work / "runs" / f"{i:05d}"),
-                    cell_timeout=timeout,
+                    limits=limits,
                 )
                 for i, s in enumerate(to_grade)
             ]

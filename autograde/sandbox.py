@@ -8,7 +8,7 @@ gives the kernel an environment without the grader's settings, whose home, tempo
 caches are the submission's own scratch folder.
 
 The worker passes the limits in the environment variable ``AUTOGRADE_SANDBOX`` (JSON of
-:class:`Limits`). Limits on the submission's processes taken together (total memory, process
+:class:`KernelLimits`). Limits on the submission's processes taken together (total memory, process
 count, wall time) are the watchdog's job (``watchdog.py``).
 """
 
@@ -27,7 +27,7 @@ ENV_VAR = "AUTOGRADE_SANDBOX"
 
 
 @dataclass(frozen=True)
-class Limits:
+class KernelLimits:
     """What one submission's kernel may use."""
 
     memory_bytes: int = 6 * 2**30  # address space: torch alone maps ~1-2 GiB
@@ -38,7 +38,7 @@ class Limits:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_env(cls, text: str) -> Limits:
+    def from_env(cls, text: str) -> KernelLimits:
         return cls(**json.loads(text))
 
 
@@ -64,7 +64,7 @@ def _set_limit(kind: int, value: int) -> None:
 
 def launch(connection_file: str) -> None:
     """Become the limited ipykernel process (never returns)."""
-    limits = Limits.from_env(os.environ.pop(ENV_VAR))
+    limits = KernelLimits.from_env(os.environ.pop(ENV_VAR))
     sandbox = Path(limits.sandbox)
     (sandbox / "tmp").mkdir(parents=True, exist_ok=True)
     connection = sandbox / "kernel-connection.json"

@@ -17,15 +17,22 @@ from autograde.watchdog import Watchdog
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one submission may use while it is graded."""
+
+    cell_timeout: int | None = None  # seconds; None: autograde/nbgrader_config.py decides
+    notebook_timeout: float = 600.0  # seconds for the whole notebook
+    memory_bytes: int = 4 * 2**30  # all of the submission's processes together
+    processes: int = 64  # processes (not threads) alive at once
+
+
+@dataclass(frozen=True)
 class Job:
     template: str  # course folder made by engine.generate_assignment
     assignment: str
     notebook: str  # the submitted file (already checked to be a readable notebook)
     run: str  # scratch folder for this submission
-    cell_timeout: int | None = None  # None: autograde/nbgrader_config.py decides
-    notebook_timeout: float = 600.0
-    memory_bytes: int = 4 * 2**30  # all of the submission's processes together
-    processes: int = 64
+    limits: Limits = Limits()
 
 
 @dataclass
@@ -52,11 +59,15 @@ def prepare(source: str, assignment: str, template: str) -> None:
 
 def grade_one(job: Job) -> Outcome:
     run = Path(job.run)
-    os.environ[sandbox.ENV_VAR] = sandbox.Limits(sandbox=str(run / "sandbox")).to_env()
+    limits = job.limits
+    kernel_limits = sandbox.KernelLimits(
+        memory_bytes=limits.memory_bytes, sandbox=str(run / "sandbox")
+    )
+    os.environ[sandbox.ENV_VAR] = kernel_limits.to_env()
     watchdog = Watchdog(
-        memory_bytes=job.memory_bytes,
-        processes=job.processes,
-        seconds=job.notebook_timeout,
+        memory_bytes=limits.memory_bytes,
+        processes=limits.processes,
+        seconds=limits.notebook_timeout,
     )
     watchdog.start()
     try:
@@ -65,7 +76,7 @@ def grade_one(job: Job) -> Outcome:
             job.assignment,
             Path(job.notebook),
             run / "course",
-            timeout=job.cell_timeout,
+            timeout=limits.cell_timeout,
             kernel_name=sandbox.KERNEL_NAME,
         )
     except engine.NbgraderFailed as failure:
