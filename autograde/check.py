@@ -80,14 +80,31 @@ def cell_source(notebook: dict, grade_id: str) -> str:
     raise KeyError(f"no cell with grade_id {grade_id!r}")
 
 
+def completed(release: dict, solution: dict) -> dict:
+    """The student notebook as a perfect student hands it in: the release, every answer filled in.
+
+    (Not the instructor's source: that one also carries the hidden tests.)
+    """
+    notebook = release
+    for function in answer_cells(solution):
+        answer = "".join(
+            line
+            for line in cell_source(solution, function).splitlines(keepends=True)
+            if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+        )
+        notebook = replace_answer(notebook, function, answer)
+    return notebook
+
+
 def variants(
     solution: dict, release: dict, mutants: list[Mutant]
 ) -> tuple[list[Variant], list[str]]:
     """The known notebooks of one assignment, and problems found while making them."""
     tests = set(engine.test_cells_of(solution))
     functions = answer_cells(solution)
+    perfect = completed(release, solution)
     made = [
-        Variant("solution", "the instructor's solution", solution, frozenset()),
+        Variant("solution", "the release with the solution's answers", perfect, frozenset()),
         Variant("release", "the student version, nothing filled in", release, frozenset(tests)),
     ]
     problems = []
@@ -95,7 +112,7 @@ def variants(
         if f"test_{function}" not in tests:
             problems.append(f"{function}: no test cell named test_{function}")
             continue
-        stub = replace_answer(solution, function, cell_source(release, function))
+        stub = replace_answer(perfect, function, cell_source(release, function))
         made.append(
             Variant(f"stub-{function}", "left as the stub", stub, frozenset({f"test_{function}"}))
         )
@@ -108,7 +125,7 @@ def variants(
                 Variant(
                     f"mutant-{function}-{number}",
                     mutant.description,
-                    replace_answer(solution, function, mutant.source),
+                    replace_answer(perfect, function, mutant.source),
                     frozenset({f"test_{function}"}),
                 )
             )

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from autograde import report
-from autograde.check import answer_cells, cell_source, replace_answer
+from autograde.check import answer_cells, cell_source, completed, replace_answer
 from autograde.course import Course
 from autograde.grading import grade
 from autograde.mutants import mutants_for
@@ -34,11 +34,12 @@ def build_class(course: Course, folder: Path) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
     for assignment in course.assignments():
-        solution = json.loads(course.source_notebook(assignment).read_text(encoding="utf-8"))
+        source = json.loads(course.source_notebook(assignment).read_text(encoding="utf-8"))
         student_version = json.loads(
             course.release_notebook(assignment).read_text(encoding="utf-8")
         )
-        functions = answer_cells(solution)
+        solution = completed(student_version, source)
+        functions = answer_cells(source)
         mutants = mutants_for(assignment)
         first_mutant = {}
         for mutant in mutants:

@@ -9,10 +9,8 @@ a scratch course folder of its own, and whatever goes wrong there becomes that r
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -96,7 +94,6 @@ def grade_submissions(
 
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         work = Path(scratch)
-        templates = {a: work / "templates" / a for a in assignments}
         context = get_context("spawn")
         with ProcessPoolExecutor(
             max_workers=max(1, jobs),
@@ -105,29 +102,33 @@ def grade_submissions(
             initargs=(str(work / "worker.log"),),
         ) as pool:
             # Every grading run starts from the instructor's current source.
-            list(
-                pool.map(
-                    worker.prepare,
-                    [str(course.solutions)] * len(assignments),
+            templates = dict(
+                zip(
                     assignments,
-                    [str(templates[a]) for a in assignments],
+                    pool.map(
+                        worker.prepare, [str(course.solutions)] * len(assignments), assignments
+                    ),
+                    strict=True,
                 )
             )
-            jobs_ = [
-                worker.Job(
-                    template=str(templates[s.assignment]),
-                    assignment=s.assignment,
-                    notebook=str(s.notebook),
-                    run=str(work / "runs" / f"{i:05d}"),
-                    limits=limits,
+            futures = [
+                pool.submit(
+                    worker.grade_one,
+                    worker.Job(
+                        template=templates[s.assignment],
+                        notebook=str(s.notebook),
+                        run=str(work / "runs" / f"{i:05d}"),
+                        limits=limits,
+                        protected=(str(course.solutions),),
+                    ),
                 )
                 for i, s in enumerate(to_grade)
             ]
-            futures = [pool.submit(worker.grade_one, job) for job in jobs_]
-            bar = _progress(futures, total=len(futures), enabled=progress)
-            for submission, future in zip(to_grade, bar, strict=True):
-                rows.append(_row(submission, future.result(), points, manual, out))
+            outcomes = _wait(futures, enabled=progress)
 
+    # Written only now that no student code runs any more.
+    for submission, outcome in zip(to_grade, outcomes, strict=True):
+        rows.append(_row(submission, outcome, points, manual, out))
     for row in rows:
         if row.feedback is None:
             row.feedback = report.write_error_feedback(row, _feedback_path(out, row))
@@ -136,28 +137,35 @@ def grade_submissions(
 
 def _row(submission: Submission, outcome: worker.Outcome, points, manual, out: Path) -> Row:
     max_score = sum(points[submission.assignment].values())
-    row = Row(submission.student, submission.assignment, None, max_score, ERROR)
-    if outcome.error:
-        row.detail = outcome.error
-        return row
+    row = Row(submission.student, submission.assignment, None, max_score, GRADED)
     row.cells = {cell.grade_id: cell for cell in outcome.cells}
-    row.score = sum(cell.score for cell in outcome.cells)
-    row.status = GRADED
-    lost = [
-        f"{c.grade_id} {c.score:g}/{c.max_score:g}" for c in outcome.cells if c.score < c.max_score
-    ]
+    if outcome.cells:
+        row.score = sum(cell.score for cell in outcome.cells)
     notes = [submission.note] if submission.note else []
-    notes.append(f"lost points in {', '.join(lost)}" if lost else "all tests passed")
-    if manual[submission.assignment]:
-        notes.append(
-            f"written answers ({report.points_phrase(manual[submission.assignment])}) "
-            "to grade by hand"
-        )
+    if outcome.flags:
+        row.status = FLAGGED
+        notes.append("flagged: " + "; ".join(outcome.flags))
+    elif outcome.error:
+        row.status = ERROR
+    if outcome.error:
+        notes.append(outcome.error)
+    notes += outcome.notes
+    if outcome.cells:
+        lost = [
+            f"{c.grade_id} {c.score:g}/{c.max_score:g}"
+            for c in outcome.cells
+            if c.score < c.max_score
+        ]
+        notes.append(f"lost points in {', '.join(lost)}" if lost else "all tests passed")
+    if manual[submission.assignment] and row.status == GRADED:
+        phrase = report.points_phrase(manual[submission.assignment])
+        notes.append(f"written answers ({phrase}) to grade by hand")
     row.detail = "; ".join(notes)
-    destination = _feedback_path(out, row)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(outcome.feedback, destination)
-    row.feedback = destination
+    if outcome.feedback:
+        destination = _feedback_path(out, row)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(outcome.feedback)
+        row.feedback = destination
     return row
 
 
@@ -187,12 +195,25 @@ def _unreadable(notebook: Path) -> str | None:
     return None
 
 
-def _progress(futures, *, total: int, enabled: bool) -> Iterable:
-    """Results in submission order, with a bar that moves as each one finishes."""
+def _wait(futures: list, *, enabled: bool) -> list[worker.Outcome]:
+    """Every outcome, in submission order; the bar moves as each one finishes."""
     with tqdm(
-        total=total, desc="grading", unit="notebook", disable=not enabled or total == 0, leave=False
+        total=len(futures),
+        desc="grading",
+        unit="notebook",
+        leave=False,
+        disable=not enabled or not futures,
     ) as bar:
-        for future in futures:
-            future.result()  # wait; exceptions are handled inside the worker
+        for _ in as_completed(futures):
             bar.update(1)
-            yield future
+    outcomes = []
+    for future in futures:
+        try:
+            outcomes.append(future.result())
+        except Exception as error:  # noqa: BLE001 - a dead worker must not lose the row
+            outcomes.append(
+                worker.Outcome(
+                    error=f"the grading process failed ({type(error).__name__}); run grade again"
+                )
+            )
+    return outcomes

@@ -73,14 +73,13 @@ def launch(connection_file: str) -> None:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AUTOGRADE_", "JUPYTER_", "JPY_"))
+        if not key.startswith(("AUTOGRADE_", "JUPYTER_"))
     }
     environment.update(
         HOME=str(sandbox),
         TMPDIR=str(sandbox / "tmp"),
         MPLCONFIGDIR=str(sandbox / "matplotlib"),
         IPYTHONDIR=str(sandbox / "ipython"),
-        MPLBACKEND="Agg",
     )
 
     _set_limit(resource.RLIMIT_AS, limits.memory_bytes)

@@ -1,19 +1,39 @@
-"""What runs in a grading worker process: one submission at a time, sandboxed and watched.
+"""What runs in a grading worker process: one submission at a time, sandboxed, watched, checked.
 
 The main process never imports nbgrader or runs student code; it hands :class:`Job` objects to a
 pool of these workers and gets :class:`Outcome` objects back. Everything that can go wrong with
-one submission ends here as ``Outcome.error``.
+one submission ends here, in its ``Outcome``.
+
+One submission goes through:
+
+1. a private copy of the grading template (made in memory by :func:`prepare`, so no other
+   submission can have touched it);
+2. :func:`integrity.rebuild` onto the template's skeleton (deleted, moved or edited test cells
+   restored);
+3. nbgrader's autograde, with the kernel started by ``sandbox.py`` and watched by ``watchdog.py``;
+4. checks of what came out: the guard's findings, cell time-outs and memory errors, test results
+   recomputed from the executed notebook and compared with nbgrader's gradebook, and the
+   instructor's files compared with their bytes before the run (and put back if changed);
+5. the feedback page, without the guard's traces.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
+import shutil
+import sqlite3
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde import engine, sandbox
+from autograde import engine, integrity, sandbox
+from autograde.kernel_guard import MARKER
 from autograde.watchdog import Watchdog
+
+MAX_FEEDBACK_BYTES = 5 * 2**20
 
 
 @dataclass(frozen=True)
@@ -27,19 +47,37 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Job:
-    template: str  # course folder made by engine.generate_assignment
+class Template:
+    """A grading template, as bytes: the scratch course folder that generate_assignment made."""
+
     assignment: str
+    token: str  # names the integrity guard in this template's cells
+    files: dict[str, bytes]
+
+    def write(self, folder: Path) -> Path:
+        for relative, content in self.files.items():
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        return folder
+
+
+@dataclass(frozen=True)
+class Job:
+    template: Template
     notebook: str  # the submitted file (already checked to be a readable notebook)
     run: str  # scratch folder for this submission
     limits: Limits = Limits()
+    protected: tuple[str, ...] = ()  # folders student code must not change (the solutions)
 
 
 @dataclass
 class Outcome:
     cells: list[engine.CellScore] = field(default_factory=list)
-    feedback: str = ""
-    error: str = ""
+    feedback: bytes = b""  # the feedback page; empty when there is none
+    error: str = ""  # why the notebook could not be graded fully
+    flags: list[str] = field(default_factory=list)  # cheating the grader detected
+    notes: list[str] = field(default_factory=list)  # repairs and other things worth knowing
 
 
 def start(log_path: str) -> None:
@@ -53,46 +91,205 @@ def start(log_path: str) -> None:
     os.environ["JUPYTER_PATH"] = str(share)
 
 
-def prepare(source: str, assignment: str, template: str) -> None:
-    engine.generate_assignment(Path(source), assignment, Path(template))
+def prepare(solutions: str, assignment: str) -> Template:
+    """The grading template of an assignment: its source with the integrity guard, released."""
+    token = secrets.token_hex(8)
+    source = engine.only_notebook(Path(solutions) / assignment)
+    guarded = integrity.add_guard(json.loads(source.read_text(encoding="utf-8")), token)
+    with tempfile.TemporaryDirectory(prefix="autograde-template-") as scratch:
+        source_root = Path(scratch) / "solutions"
+        shutil.copytree(Path(solutions) / assignment, source_root / assignment)
+        (source_root / assignment / source.name).write_text(json.dumps(guarded), encoding="utf-8")
+        course = Path(scratch) / "course"
+        engine.generate_assignment(source_root, assignment, course)
+        files = {
+            str(path.relative_to(course)): path.read_bytes()
+            for path in sorted(course.rglob("*"))
+            if path.is_file()
+        }
+    return Template(assignment, token, files)
 
 
 def grade_one(job: Job) -> Outcome:
     run = Path(job.run)
-    limits = job.limits
-    kernel_limits = sandbox.KernelLimits(
-        memory_bytes=limits.memory_bytes, sandbox=str(run / "sandbox")
+    template = job.template.write(run / "template")
+    assignment = job.template.assignment
+    skeleton_path = engine.only_notebook(template / "release" / assignment)
+    rebuilt = integrity.rebuild(
+        json.loads(Path(job.notebook).read_text(encoding="utf-8")),
+        json.loads(skeleton_path.read_text(encoding="utf-8")),
+        assignment=assignment,
     )
-    os.environ[sandbox.ENV_VAR] = kernel_limits.to_env()
+    if rebuilt.problem:
+        return Outcome(error=rebuilt.problem)
+    to_grade = run / skeleton_path.name
+    to_grade.write_text(json.dumps(rebuilt.notebook), encoding="utf-8")
+
+    outcome = Outcome(notes=list(rebuilt.notes))
+    before = _fingerprints(job.protected)
+    limits = job.limits
+    os.environ[sandbox.ENV_VAR] = sandbox.KernelLimits(
+        memory_bytes=limits.memory_bytes, sandbox=str(run / "sandbox")
+    ).to_env()
     watchdog = Watchdog(
         memory_bytes=limits.memory_bytes,
         processes=limits.processes,
         seconds=limits.notebook_timeout,
     )
+    course = run / "course"
     watchdog.start()
     try:
-        engine.autograde(
-            Path(job.template),
-            job.assignment,
-            Path(job.notebook),
-            run / "course",
+        executed_path = engine.autograde(
+            template,
+            assignment,
+            to_grade,
+            course,
             timeout=limits.cell_timeout,
             kernel_name=sandbox.KERNEL_NAME,
         )
     except engine.NbgraderFailed as failure:
-        watchdog.stop()
-        return Outcome(error=_limit_message(watchdog) or explain_failure(str(failure)))
+        outcome.error = _limit_message(watchdog) or explain_failure(str(failure))
+        executed_path = None
     except Exception as error:  # noqa: BLE001 - a student's notebook must never stop the class
+        outcome.error = f"could not be graded ({type(error).__name__}: {error})"
+        executed_path = None
+    finally:
         watchdog.stop()
-        return Outcome(error=f"could not be graded ({type(error).__name__}: {error})")
-    watchdog.stop()
-    if watchdog.reason:
-        return Outcome(error=_limit_message(watchdog))
+    outcome.flags += _restore_changed(before, job.protected)
+    if watchdog.reason and not outcome.error:
+        outcome.error = _limit_message(watchdog)
+    if executed_path is None:
+        return outcome
+
+    executed = json.loads(executed_path.read_text(encoding="utf-8"))
+    tests = engine.test_cells(engine.only_notebook(template / "source" / assignment))
+    outcome.cells = scores_from_outputs(executed, tests)
+    outcome.flags += guard_findings(executed, job.template.token)
+    problem = execution_problem(executed, limits)
+    if problem and not outcome.error:
+        outcome.error = problem
     try:
-        feedback = engine.feedback(run / "course", job.assignment)
-        return Outcome(engine.read_scores(run / "course", job.assignment), str(feedback))
-    except Exception as error:  # noqa: BLE001
-        return Outcome(error=f"could not be graded ({type(error).__name__}: {error})")
+        recorded = {c.grade_id: c.score for c in engine.read_scores(course, assignment)}
+    except Exception:  # noqa: BLE001 - an unreadable gradebook is itself a finding
+        recorded = None
+    if recorded != {c.grade_id: c.score for c in outcome.cells} or _gradebook_altered(course):
+        outcome.flags.append("the gradebook was altered while the notebook ran")
+
+    executed_path.write_text(
+        json.dumps(integrity.remove_guard(executed, job.template.token)), encoding="utf-8"
+    )
+    try:
+        page = engine.feedback(course, assignment).read_bytes()
+        outcome.feedback = page[:MAX_FEEDBACK_BYTES]
+    except Exception as error:  # noqa: BLE001 - the grade stands without a feedback page
+        outcome.notes.append(f"no feedback page ({type(error).__name__})")
+    return outcome
+
+
+# --- checks on the executed notebook -------------------------------------------------------------
+
+
+def _test_id(cell: dict) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+    return meta.get("grade_id") if meta.get("grade") and not meta.get("solution") else None
+
+
+def scores_from_outputs(executed: dict, tests: dict[str, float]) -> list[engine.CellScore]:
+    """nbgrader's rule, recomputed from the notebook: a test cell scores if it shows no error.
+
+    A test cell that is absent (it cannot be, after the rebuild) scores 0.
+    """
+    passed: dict[str, bool] = {}
+    for cell in executed["cells"]:
+        grade_id = _test_id(cell)
+        if grade_id in tests and grade_id not in passed:
+            outputs = cell.get("outputs", [])
+            passed[grade_id] = not any(o.get("output_type") == "error" for o in outputs)
+    return sorted(
+        (
+            engine.CellScore(gid, points if passed.get(gid) else 0.0, points)
+            for gid, points in tests.items()
+        ),
+        key=lambda cell: cell.grade_id,
+    )
+
+
+def guard_findings(executed: dict, token: str) -> list[str]:
+    """What the integrity guard reported, or found missing, in the executed notebook."""
+    findings = []
+    marker = f"{MARKER} {token} "
+    for cell in executed["cells"]:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            text = text if isinstance(text, str) else "".join(text)
+            for line in text.splitlines():
+                if line.startswith(marker):
+                    findings.append(line[len(marker) :].strip())
+            if output.get("output_type") == "error" and integrity.guard_name(token) in (
+                output.get("evalue", "")
+            ):
+                findings.append("removed the grader's integrity checks")
+    return list(dict.fromkeys(findings))
+
+
+def execution_problem(executed: dict, limits: Limits) -> str:
+    """A limit the notebook ran into (a cell time-out, memory), as a line for the student."""
+    for cell in executed["cells"]:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            if output.get("ename") == "CellTimeoutError":
+                seconds = f" of {limits.cell_timeout} s" if limits.cell_timeout else ""
+                return (
+                    f"a cell ran past the time limit{seconds} and was stopped; make sure "
+                    "every cell finishes (look for endless loops)"
+                )
+            if output.get("ename") == "MemoryError":
+                return (
+                    f"the notebook ran out of memory (limit {limits.memory_bytes / 2**30:g} "
+                    "GiB); look for huge arrays or lists"
+                )
+    return ""
+
+
+def _gradebook_altered(course: Path) -> bool:
+    """nbgrader's gradebook has no triggers or views; student code could have added some."""
+    try:
+        with sqlite3.connect(course / "gradebook.db") as connection:
+            rows = connection.execute(
+                "select count(*) from sqlite_master where type in ('trigger', 'view')"
+            ).fetchone()
+        return rows[0] > 0
+    except sqlite3.Error:
+        return True
+
+
+# --- the instructor's files ----------------------------------------------------------------------
+
+
+def _fingerprints(folders: tuple[str, ...]) -> dict[Path, bytes]:
+    contents = {}
+    for folder in folders:
+        for path in Path(folder).rglob("*"):
+            if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+                contents[path] = path.read_bytes()
+    return contents
+
+
+def _restore_changed(before: dict[Path, bytes], folders: tuple[str, ...]) -> list[str]:
+    """Put back any protected file the submission changed, removed or added; say so."""
+    after = _fingerprints(folders)
+    touched = sorted({p for p in before if after.get(p) != before[p]} | (set(after) - set(before)))
+    for path in touched:
+        if path in before:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(before[path])
+        else:
+            path.unlink(missing_ok=True)
+    if not touched:
+        return []
+    names = ", ".join(p.name for p in touched[:3])
+    return [f"wrote to the instructor's files ({names}); they were restored"]
 
 
 def _limit_message(watchdog: Watchdog) -> str:
@@ -107,6 +304,11 @@ def _limit_message(watchdog: Watchdog) -> str:
 _KNOWN_FAILURES: list[tuple[str, str]] = [
     (
         "DeadKernelError",
+        "the notebook's Python process died while running (a crash, a call to "
+        "os._exit, or too much memory); run it top to bottom yourself to find the cell",
+    ),
+    (
+        "Kernel died",
         "the notebook's Python process died while running (a crash, a call to "
         "os._exit, or too much memory); run it top to bottom yourself to find the cell",
     ),

@@ -22,9 +22,19 @@ def test_demo_grades_every_kind_of_student(repo_course, tmp_path):
     for folder in ["solutions", "notebooks"]:
         shutil.copytree(repo_course.root / folder, course.root / folder)
     result = subprocess.run(
-        [sys.executable, "-m", "autograde", "--course", str(course.root), "demo",
-         "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "autograde",
+            "--course",
+            str(course.root),
+            "demo",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "perfect" in result.stdout and "status" in result.stdout  # the table is printed
@@ -51,7 +61,7 @@ def test_demo_grades_every_kind_of_student(repo_course, tmp_path):
 
         assert score("perfect") == full and row("perfect")["status"] == "graded"
         assert score("stub") == 0
-        second_half = functions[len(functions) // 2:]
+        second_half = functions[len(functions) // 2 :]
         assert score("partial") == full - sum(points[f"test_{f}"] for f in second_half)
         assert score("buggy") == full - sum(points[f"test_{f}"] for f in mutated[:2])
         assert score("cheating") == full - points[f"test_{mutated[0]}"]

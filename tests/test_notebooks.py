@@ -69,8 +69,9 @@ def test_nbgrader_metadata_follows_the_conventions(assignment):
     assert functions, "no graded functions"
     for function in functions:
         assert f"test_{function}" in tests, f"{function} has no test cell test_{function}"
-        assert f"def {function}(" in text(next(c for c in source_cells
-                                                 if nbgrader(c).get("grade_id") == function))
+        assert f"def {function}(" in text(
+            next(c for c in source_cells if nbgrader(c).get("grade_id") == function)
+        )
     for cell in source_cells:
         meta = nbgrader(cell)
         if meta.get("grade") and not meta.get("solution"):
@@ -100,6 +101,10 @@ def test_solution_runs_top_to_bottom_for_students(assignment, tmp_path):
 
     notebook = nbformat.read(REPO_COURSE.source_notebook(assignment), as_version=4)
     shutil.copytree(REPO_COURSE.solutions / assignment, tmp_path / assignment)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path / assignment)}})
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path / assignment)}},
+    )
     client.execute()  # raises CellExecutionError with the failing cell on any error

@@ -1,0 +1,178 @@
+"""Put a submission back into the instructor's shape before it is graded.
+
+Students delete, move and edit cells. nbgrader restores the source of test cells it can find, but
+not a deleted one (its points silently vanish), and it grades cells in the student's order. So
+before nbgrader sees a submission, it is rebuilt on the instructor's *skeleton* (the release
+notebook of the grading template):
+
+- every nbgrader cell of the skeleton appears once, in the skeleton's order; locked cells and test
+  cells (with their points) come from the skeleton, whatever the student did to them;
+- answer cells come from the student (matched by ``grade_id``); a missing one stays a stub;
+- the student's other cells (extra cells, experiments they edited) are kept, after the nbgrader
+  cell they followed in the student's notebook.
+
+What was repaired is reported as notes, so the instructor can see it; repairs never cost an
+honest student points.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+# The guard's call atop a test cell of the grading template (see add_guard below).
+_GUARD_LINE = re.compile(r"^_autograde_guard_[0-9a-f]+\(.*\)\n")
+
+
+@dataclass
+class Rebuilt:
+    notebook: dict
+    notes: list[str] = field(default_factory=list)  # what was restored, for the row's detail
+    problem: str = ""  # why the submission cannot be graded at all
+
+
+def _meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _is_answer(cell: dict) -> bool:
+    return bool(_meta(cell).get("solution"))
+
+
+def rebuild(submitted: dict, skeleton: dict, *, assignment: str) -> Rebuilt:
+    """The notebook to grade: ``skeleton``'s cells with the student's answers in their places."""
+    skeleton_ids = [_meta(c)["grade_id"] for c in skeleton["cells"] if _meta(c).get("grade_id")]
+    known = set(skeleton_ids)
+    answers = [gid for gid, c in _by_id(skeleton).items() if _is_answer(c)]
+
+    student_by_id: dict[str, dict] = {}
+    followers: dict[str | None, list[dict]] = {None: []}  # extra cells after each anchor
+    anchor: str | None = None
+    seen_order: list[str] = []
+    for cell in submitted.get("cells", []):
+        grade_id = _meta(cell).get("grade_id")
+        if grade_id in known and grade_id not in student_by_id:
+            student_by_id[grade_id] = cell
+            seen_order.append(grade_id)
+            anchor = grade_id
+            followers.setdefault(anchor, [])
+        elif grade_id in known:
+            continue  # a duplicated nbgrader cell: the first copy counts
+        else:
+            followers[anchor].append(_as_plain_cell(cell))
+
+    found_answers = [gid for gid in answers if gid in student_by_id]
+    if answers and not found_answers:
+        return Rebuilt(
+            submitted,
+            problem=f"this is not the {assignment} notebook (none of its answer cells are in "
+            "it); submit the notebook of this assignment",
+        )
+
+    notes = []
+    cells = list(followers[None])
+    for skeleton_cell in skeleton["cells"]:
+        grade_id = _meta(skeleton_cell).get("grade_id")
+        if not grade_id:
+            continue  # explanations and experiments: the student's copies are kept as extras
+        theirs = student_by_id.get(grade_id)
+        if _is_answer(skeleton_cell):
+            if theirs is None:
+                notes.append(f"answer cell {grade_id} was missing")
+                cells.append(copy.deepcopy(skeleton_cell))
+            else:
+                answer = copy.deepcopy(skeleton_cell)
+                answer["source"] = _source(theirs)
+                cells.append(answer)
+        else:
+            if theirs is None and _meta(skeleton_cell).get("grade"):
+                notes.append(f"restored deleted test cell {grade_id}")
+            elif theirs is not None and _changed(theirs, skeleton_cell):
+                notes.append(f"restored edited cell {grade_id}")
+            cells.append(copy.deepcopy(skeleton_cell))
+        cells.extend(followers.get(grade_id, []))
+
+    if seen_order != [gid for gid in skeleton_ids if gid in student_by_id]:
+        notes.append("graded in the original cell order")
+    notebook = copy.deepcopy(skeleton)
+    notebook["cells"] = cells
+    return Rebuilt(notebook, notes)
+
+
+def _by_id(notebook: dict) -> dict[str, dict]:
+    return {_meta(c)["grade_id"]: c for c in notebook["cells"] if _meta(c).get("grade_id")}
+
+
+def _changed(theirs: dict, ours: dict) -> bool:
+    if _source(theirs).strip() != _GUARD_LINE.sub("", _source(ours)).strip():
+        return True
+    return _meta(theirs).get("points") != _meta(ours).get("points")
+
+
+def _as_plain_cell(cell: dict) -> dict:
+    """A student's extra cell, stripped of any nbgrader metadata it claims."""
+    plain = copy.deepcopy(cell)
+    plain.setdefault("metadata", {}).pop("nbgrader", None)
+    if plain.get("cell_type") == "code":
+        plain["outputs"] = []
+        plain["execution_count"] = None
+    return plain
+
+
+# --- the integrity guard (see kernel_guard.py, which runs inside the kernel) ----------------------
+
+GUARD_CELL_ID = "autograde_guard"
+
+
+def guard_name(token: str) -> str:
+    return f"_autograde_guard_{token}"
+
+
+def add_guard(source: dict, token: str) -> dict:
+    """The instructor's source with the guard: a hidden first cell, a check atop each test cell.
+
+    Used only for the grading template; students never see these cells.
+    """
+    guarded = copy.deepcopy(source)
+    preamble = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": GUARD_CELL_ID,
+        "metadata": {
+            "nbgrader": {
+                "grade": False,
+                "grade_id": GUARD_CELL_ID,
+                "locked": True,
+                "schema_version": 3,
+                "solution": False,
+                "task": False,
+            }
+        },
+        "outputs": [],
+        "source": f"from autograde.kernel_guard import install\n"
+        f"{guard_name(token)} = install({token!r})\ndel install\n",
+    }
+    for cell in guarded["cells"]:
+        meta = _meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            cell["source"] = f"{guard_name(token)}({meta['grade_id']!r})\n" + _source(cell)
+    guarded["cells"].insert(0, preamble)
+    return guarded
+
+
+def remove_guard(executed: dict, token: str) -> dict:
+    """The executed notebook as the student should see it in feedback: no trace of the guard."""
+    clean = copy.deepcopy(executed)
+    clean["cells"] = [c for c in clean["cells"] if _meta(c).get("grade_id") != GUARD_CELL_ID]
+    prefix = f"{guard_name(token)}("
+    for cell in clean["cells"]:
+        source = _source(cell)
+        if source.startswith(prefix):
+            cell["source"] = source.split("\n", 1)[1] if "\n" in source else ""
+    return clean
