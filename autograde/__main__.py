@@ -41,11 +41,24 @@ def _grade(course: Course, args) -> int:
         notebook_timeout=args.notebook_timeout,
         memory_bytes=int(args.memory_gb * 2**30),
     )
-    rows = grade(
-        course, args.submissions, args.out, jobs=args.jobs, limits=limits, progress=not args.quiet
+    graded = grade(
+        course,
+        args.submissions,
+        args.out,
+        assignment=args.assignment,
+        jobs=args.jobs,
+        limits=limits,
+        progress=not args.quiet,
+        reuse=not args.force,
     )
+    rows = graded.rows
+    for warning in graded.warnings:
+        print(f"autograde: warning: {warning}", file=sys.stderr)
     if not args.quiet:
         print(report.table(rows))
+    reused = sum(row.reused for row in rows)
+    if reused:
+        print(f"{reused} unchanged submissions taken from the last run (--force grades them again)")
     print(f"wrote {args.out / 'grades.csv'} ({len(rows)} rows), feedback in {args.out}/feedback")
     return 0
 
@@ -96,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
         "submissions",
         type=Path,
         metavar="SUBMISSIONS",
-        help="folder laid out <student>/<assignment>/<notebook>.ipynb",
+        help="folder laid out <student>/<assignment>/<notebook>.ipynb, or an LMS zip "
+        "download (Canvas, or a zipped class folder)",
     )
     grade.add_argument(
         "--out",
@@ -122,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=4.0,
         help="memory of all of a submission's processes together, in GiB (default: 4)",
+    )
+    grade.add_argument(
+        "--assignment", help="the assignment of a Canvas zip, if its names do not say"
+    )
+    grade.add_argument(
+        "--force",
+        action="store_true",
+        help="grade everything again (default: reuse the results of unchanged submissions)",
     )
     grade.add_argument("--quiet", action="store_true", help="no progress bar or table")
     grade.set_defaults(run=_grade)

@@ -82,7 +82,7 @@ def demo(course: Course, out: Path, *, jobs: int = 2) -> None:
     print(f"example class in {submissions}:")
     for student, story in STUDENTS.items():
         print(f"  {student:<9} {story}")
-    rows = grade(course, submissions, out / "graded", jobs=jobs)
+    rows = grade(course, submissions, out / "graded", jobs=jobs).rows
     print()
     print(report.table(rows, detail_width=90))
     print(f"\nwrote {out / 'graded' / 'grades.csv'} and feedback in {out / 'graded' / 'feedback'}")

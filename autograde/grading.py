@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -18,7 +19,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from autograde import engine, report, worker
+from autograde import cache, engine, lms, report, worker
 from autograde.course import Course
 from autograde.submissions import Submission, find_submissions
 
@@ -38,22 +39,48 @@ class Row:
     detail: str = ""
     cells: dict[str, engine.CellScore] = field(default_factory=dict)
     feedback: Path | None = None
+    reused: bool = False  # taken from the cache of an earlier run, not graded again
+
+
+@dataclass
+class Graded:
+    rows: list[Row]
+    warnings: list[str]  # files that became no row (not a student's, not an assignment's)
 
 
 def grade(
     course: Course,
-    folder: Path,
+    submissions: Path,
     out: Path,
     *,
+    assignment: str | None = None,
     jobs: int = 1,
     limits: worker.Limits = DEFAULT_LIMITS,
     progress: bool = True,
-) -> list[Row]:
-    """Grade a class folder; write ``out/grades.csv`` and ``out/feedback/``; return the rows."""
-    submissions = find_submissions(folder, course.assignments())
-    rows = grade_submissions(course, submissions, out, jobs=jobs, limits=limits, progress=progress)
+    reuse: bool = True,
+) -> Graded:
+    """Grade a class folder or LMS zip; write ``out/grades.csv`` and ``out/feedback/``.
+
+    ``assignment`` names the assignment of a Canvas zip when its file names do not tell.
+    """
+    with tempfile.TemporaryDirectory(prefix="autograde-unpacked-") as unpacked:
+        warnings: list[str] = []
+        folder = submissions
+        if submissions.is_file() and zipfile.is_zipfile(submissions):
+            folder = Path(unpacked)
+            warnings = lms.unpack(submissions, course.assignments(), folder, assignment)
+        found = find_submissions(folder, course.assignments())
+        rows = grade_submissions(
+            course,
+            found.submissions,
+            out,
+            jobs=jobs,
+            limits=limits,
+            progress=progress,
+            reuse=reuse,
+        )
     report.write_csv(rows, out / "grades.csv")
-    return rows
+    return Graded(rows, warnings + found.warnings)
 
 
 def grade_submissions(
@@ -64,8 +91,13 @@ def grade_submissions(
     jobs: int = 1,
     limits: worker.Limits = DEFAULT_LIMITS,
     progress: bool = True,
+    reuse: bool = True,
 ) -> list[Row]:
-    """Grade ``submissions``; feedback goes to ``out/feedback``. Rows come back sorted."""
+    """Grade ``submissions``; feedback goes to ``out/feedback``. Rows come back sorted.
+
+    Outcomes are cached in ``out/.cache``; with ``reuse`` an unchanged submission is not graded
+    again.
+    """
     assignments = sorted({s.assignment for s in submissions})
     points = {a: engine.test_cells(course.source_notebook(a)) for a in assignments}
     manual = {a: report.manual_points(course.source_notebook(a)) for a in assignments}
@@ -74,7 +106,18 @@ def grade_submissions(
     for submission in submissions:
         max_score = sum(points[submission.assignment].values())
         problem = _unreadable(submission.notebook) if submission.notebook else None
-        if submission.notebook is None:
+        if submission.problem:
+            rows.append(
+                Row(
+                    submission.student,
+                    submission.assignment,
+                    None,
+                    max_score,
+                    ERROR,
+                    submission.problem,
+                )
+            )
+        elif submission.notebook is None:
             rows.append(
                 Row(
                     submission.student,
@@ -92,12 +135,39 @@ def grade_submissions(
         else:
             to_grade.append(submission)
 
+    store = cache.Cache(out / ".cache")
+    keys = [cache.key(s.notebook, course.source_notebook(s.assignment), limits) for s in to_grade]
+    outcomes = {i: store.get(k) for i, k in enumerate(keys)} if reuse else {}
+    pending = [i for i in range(len(to_grade)) if outcomes.get(i) is None]
+    if pending:
+        fresh = _run_workers(
+            course,
+            [to_grade[i] for i in pending],
+            limits,
+            jobs,
+            progress,
+            on_done=lambda n, outcome: store.put(keys[pending[n]], outcome),
+        )
+        outcomes.update(zip(pending, fresh, strict=True))
+
+    # Written only now that no student code runs any more.
+    for i, submission in enumerate(to_grade):
+        rows.append(_row(submission, outcomes[i], points, manual, out))
+        rows[-1].reused = i not in pending
+    for row in rows:
+        if row.feedback is None:
+            row.feedback = report.write_error_feedback(row, _feedback_path(out, row))
+    return sorted(rows, key=lambda row: (row.student, row.assignment))
+
+
+def _run_workers(course, submissions, limits, jobs, progress, on_done) -> list[worker.Outcome]:
+    """Grade ``submissions`` in a pool of workers; ``on_done(index, outcome)`` as each ends."""
+    assignments = sorted({s.assignment for s in submissions})
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         work = Path(scratch)
-        context = get_context("spawn")
         with ProcessPoolExecutor(
             max_workers=max(1, jobs),
-            mp_context=context,
+            mp_context=get_context("spawn"),
             initializer=worker.start,
             initargs=(str(work / "worker.log"),),
         ) as pool:
@@ -122,17 +192,9 @@ def grade_submissions(
                         protected=(str(course.solutions),),
                     ),
                 )
-                for i, s in enumerate(to_grade)
+                for i, s in enumerate(submissions)
             ]
-            outcomes = _wait(futures, enabled=progress)
-
-    # Written only now that no student code runs any more.
-    for submission, outcome in zip(to_grade, outcomes, strict=True):
-        rows.append(_row(submission, outcome, points, manual, out))
-    for row in rows:
-        if row.feedback is None:
-            row.feedback = report.write_error_feedback(row, _feedback_path(out, row))
-    return sorted(rows, key=lambda row: (row.student, row.assignment))
+            return _wait(futures, enabled=progress, on_done=on_done)
 
 
 def _row(submission: Submission, outcome: worker.Outcome, points, manual, out: Path) -> Row:
@@ -195,8 +257,10 @@ def _unreadable(notebook: Path) -> str | None:
     return None
 
 
-def _wait(futures: list, *, enabled: bool) -> list[worker.Outcome]:
-    """Every outcome, in submission order; the bar moves as each one finishes."""
+def _wait(futures: list, *, enabled: bool, on_done) -> list[worker.Outcome]:
+    """Every outcome, in submission order; the bar moves and ``on_done`` runs as each ends."""
+    index = {future: i for i, future in enumerate(futures)}
+    outcomes: list[worker.Outcome | None] = [None] * len(futures)
     with tqdm(
         total=len(futures),
         desc="grading",
@@ -204,16 +268,15 @@ def _wait(futures: list, *, enabled: bool) -> list[worker.Outcome]:
         leave=False,
         disable=not enabled or not futures,
     ) as bar:
-        for _ in as_completed(futures):
-            bar.update(1)
-    outcomes = []
-    for future in futures:
-        try:
-            outcomes.append(future.result())
-        except Exception as error:  # noqa: BLE001 - a dead worker must not lose the row
-            outcomes.append(
-                worker.Outcome(
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as error:  # noqa: BLE001 - a dead worker must not lose the row
+                outcome = worker.Outcome(
                     error=f"the grading process failed ({type(error).__name__}); run grade again"
                 )
-            )
+            else:
+                on_done(index[future], outcome)
+            outcomes[index[future]] = outcome
+            bar.update(1)
     return outcomes

@@ -1,8 +1,11 @@
-"""Finding submissions in a folder laid out ``<student>/<assignment>/<notebook>.ipynb``."""
+"""Finding the submissions to grade: a folder laid out ``<student>/<assignment>/<notebook>.ipynb``.
+
+(An LMS download is first unpacked into that layout by ``lms.py``.)
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograde.course import UsageError
@@ -16,13 +19,20 @@ class Submission:
     assignment: str
     notebook: Path | None
     note: str = ""  # something the instructor should know (a renamed file, what was found)
+    problem: str = ""  # something was handed in, but it cannot be graded (an error row)
 
 
-def find_submissions(folder: Path, assignments: list[str]) -> list[Submission]:
+@dataclass
+class Found:
+    submissions: list[Submission]
+    warnings: list[str] = field(default_factory=list)  # files that belong to no row
+
+
+def find_submissions(folder: Path, assignments: list[str]) -> Found:
     """Every (student, assignment) pair of the class, sorted.
 
     Students are the sub-folders of ``folder``; the assignments are those any student submitted.
-    A student without a notebook for one of them gets a submission with ``notebook=None`` so that
+    A student without a notebook for one of them still gets a submission (``notebook=None``), so
     nobody is dropped from the grade sheet. Raises :class:`UsageError` when ``folder`` does not
     look like a class at all.
     """
@@ -45,7 +55,21 @@ def find_submissions(folder: Path, assignments: list[str]) -> list[Submission]:
             f"no submissions in {str(folder)!r}: expected {layout} with an assignment among "
             f"{', '.join(assignments)} (assignment folders seen: {seen})"
         )
-    return [_submission(student, assignment) for student in students for assignment in found]
+    warnings = [
+        f"{student.name}/{child.name}: not an assignment of this course, not graded"
+        for student in students
+        for child in sorted(student.iterdir())
+        if not _hidden(child) and child.name not in assignments
+    ]
+    warnings += [
+        f"{path.name}: a file at the top of the class folder, not graded"
+        for path in sorted(folder.iterdir())
+        if path.is_file() and not _hidden(path)
+    ]
+    return Found(
+        [_submission(student, assignment) for student in students for assignment in found],
+        warnings,
+    )
 
 
 def _submission(student: Path, assignment: str) -> Submission:
@@ -55,19 +79,36 @@ def _submission(student: Path, assignment: str) -> Submission:
         return Submission(student.name, assignment, expected)
     if not folder.is_dir():
         return Submission(student.name, assignment, None, "no folder for this assignment")
-    notebooks = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not _in_hidden(p, folder))
+    notebooks = [p for p in files if p.suffix == ".ipynb"]
     if len(notebooks) == 1:
         # Students rename files ("... (1).ipynb"); one notebook in the folder is unambiguous.
         return Submission(
             student.name, assignment, notebooks[0], f"graded {notebooks[0].name}, renamed"
         )
-    if not notebooks:
-        return Submission(student.name, assignment, None, f"no {expected.name} in the folder")
-    names = ", ".join(p.name for p in notebooks)
-    return Submission(
-        student.name, assignment, None, f"no {expected.name}, and several others: {names}"
-    )
+    if notebooks:
+        names = ", ".join(p.name for p in notebooks)
+        return Submission(
+            student.name,
+            assignment,
+            None,
+            problem=f"no {expected.name}, and several other notebooks ({names}): resubmit "
+            f"one notebook named {expected.name}",
+        )
+    if files:
+        names = ", ".join(p.name for p in files[:5])
+        return Submission(
+            student.name,
+            assignment,
+            None,
+            problem=f"handed in {names}, but no notebook: submit {expected.name}",
+        )
+    return Submission(student.name, assignment, None, f"no {expected.name} in the folder")
 
 
 def _hidden(path: Path) -> bool:
     return path.name.startswith((".", "__"))
+
+
+def _in_hidden(path: Path, top: Path) -> bool:
+    return any(_hidden(Path(part)) for part in path.relative_to(top).parts)

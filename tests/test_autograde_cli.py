@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,46 @@ def test_release_is_idempotent_and_strips_solutions(toy_course, tmp_path):
     assert before == after
     assert "BEGIN SOLUTION" not in after and "HIDDEN TESTS" not in after
     assert "return a + b" not in after and "NotImplementedError" in after
+
+
+def test_a_second_run_regrades_only_what_changed(toy_course, toy_class, graded, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(graded, out)  # the first run's results and cache
+    changed = tmp_path / "class"
+    shutil.copytree(toy_class, changed)
+    stub = changed / "stub" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    perfect = json.loads((changed / "perfect" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    perfect["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "done!"})
+    stub.write_text(json.dumps(perfect))  # new bytes: graded again
+    result = autograde(
+        "--course", str(toy_course.root), "grade", str(changed), "--out", str(out), "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    # broken and empty are never graded; perfect, half and renamed come from the cache.
+    assert "3 unchanged submissions taken from the last run" in result.stdout
+    assert read_rows(out / "grades.csv")["stub"]["score"] == "5"
+
+
+def test_a_canvas_zip_is_graded_and_stray_files_are_reported(toy_course, toy_class, tmp_path):
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for number, student in enumerate(["perfect", "half"]):
+            notebook = toy_class / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+            zipped.write(notebook, f"{student}_{100 + number}_{900 + number}_{ASSIGNMENT}.ipynb")
+        zipped.writestr("instructions.txt", "not a submission")
+    result = autograde(
+        "--course",
+        str(toy_course.root),
+        "grade",
+        str(archive),
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "instructions.txt: cannot tell whose file" in result.stderr
+    rows = read_rows(tmp_path / "out" / "grades.csv")
+    assert {s: (r["score"], r["status"]) for s, r in rows.items()} == {
+        "perfect_100": ("5", "graded"),
+        "half_101": ("2", "graded"),
+    }

@@ -1,0 +1,70 @@
+"""Remember what was graded, so that re-running `grade` only grades what changed.
+
+An outcome is stored under a key made of everything it depends on: the submitted notebook's
+bytes, the instructor's source of its assignment, the limits, and the grader's version. Change
+any of them and the submission is graded again; change nothing and the cached outcome is used,
+so the same input gives the same grades.csv. An interrupted run loses only the submissions that
+were in flight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from autograde import engine
+from autograde.worker import Limits, Outcome
+
+# Bump when a change to the grader can change an outcome for the same input.
+GRADER_VERSION = "3"
+
+
+def key(notebook: Path, source_notebook: Path, limits: Limits) -> str:
+    digest = hashlib.sha256()
+    for part in (
+        GRADER_VERSION.encode(),
+        source_notebook.read_bytes(),
+        repr(dataclasses.astuple(limits)).encode(),
+        notebook.read_bytes(),
+    ):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+class Cache:
+    """Outcomes on disk: ``<folder>/<key>.json`` and, with feedback, ``<key>.html``."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, entry: str) -> Outcome | None:
+        path = self.folder / f"{entry}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            page = self.folder / f"{entry}.html"
+            return Outcome(
+                cells=[engine.CellScore(**cell) for cell in data["cells"]],
+                feedback=page.read_bytes() if page.exists() else b"",
+                error=data["error"],
+                flags=data["flags"],
+                notes=data["notes"],
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent or unreadable: grade it again
+
+    def put(self, entry: str, outcome: Outcome) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        data = {
+            "cells": [dataclasses.asdict(cell) for cell in outcome.cells],
+            "error": outcome.error,
+            "flags": outcome.flags,
+            "notes": outcome.notes,
+        }
+        if outcome.feedback:
+            (self.folder / f"{entry}.html").write_bytes(outcome.feedback)
+        # The JSON last: an entry counts only once it is complete.
+        temporary = self.folder / f"{entry}.json.tmp"
+        temporary.write_text(json.dumps(data), encoding="utf-8")
+        temporary.replace(self.folder / f"{entry}.json")
