@@ -170,9 +170,15 @@ def remove_guard(executed: dict, token: str) -> dict:
     """The executed notebook as the student should see it in feedback: no trace of the guard."""
     clean = copy.deepcopy(executed)
     clean["cells"] = [c for c in clean["cells"] if _meta(c).get("grade_id") != GUARD_CELL_ID]
-    prefix = f"{guard_name(token)}("
+    name = guard_name(token)
     for cell in clean["cells"]:
         source = _source(cell)
-        if source.startswith(prefix):
+        if source.startswith(f"{name}("):
             cell["source"] = source.split("\n", 1)[1] if "\n" in source else ""
+        for output in cell.get("outputs", []):
+            if "traceback" in output:  # tracebacks quote the cell's first lines
+                output["traceback"] = [
+                    "\n".join(line for line in frame.split("\n") if name not in line)
+                    for frame in output["traceback"]
+                ]
     return clean
