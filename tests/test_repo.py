@@ -36,3 +36,19 @@ def test_torch_is_pinned_for_cpu_but_not_in_the_project():
     assert (REPO / "constraints.txt").read_text().split() == ["torch==2.13.0"]
     pyproject = (REPO / "pyproject.toml").read_text()
     assert re.search(r'"torch[^"]*"', pyproject).group(0) == '"torch>=2.2"'
+
+
+def test_colab_badges_and_setup_cells_name_the_same_repository():
+    """A fork changes one URL in several places; this test lists the places that disagree."""
+    import json
+
+    badge_repos = set(re.findall(r"colab\.research\.google\.com/github/([^/]+/[^/]+)/", README))
+    assert len(badge_repos) == 1, badge_repos
+    (repository,) = badge_repos
+    for notebook in sorted((REPO / "notebooks").glob("*/*.ipynb")):
+        assert f"notebooks/{notebook.parent.name}/{notebook.name}" in README, (
+            f"README has no Colab badge for {notebook.name}"
+        )
+        cells = json.loads(notebook.read_text())["cells"]
+        setup = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+        assert f"github.com/{repository}" in setup, f"{notebook.name} installs another repository"
