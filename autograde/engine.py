@@ -217,6 +217,44 @@ def read_scores(course: Path, assignment: str) -> list[CellScore]:
     return sorted(scores, key=lambda cell: cell.grade_id)
 
 
+def record_scores(course: Path, assignment: str, scores: list[CellScore]) -> None:
+    """Write the grader's scores into nbgrader's gradebook, so that feedback shows them."""
+    from nbgrader.api import Gradebook
+
+    notebook_id = only_notebook(course / "source" / assignment).stem
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for cell in scores:
+            grade = gradebook.find_grade(cell.grade_id, notebook_id, assignment, STUDENT_ID)
+            grade.auto_score = cell.score
+        gradebook.db.commit()
+
+
+STATIC_TABLES = [
+    "assignment",
+    "notebook",
+    "base_cell",
+    "grade_cells",
+    "solution_cells",
+    "source_cell",
+    "task_cells",
+]
+
+
+def gradebook_fingerprint(database: Path) -> str:
+    """What generate_assignment wrote (schema and cell tables); grading must not change it."""
+    import hashlib
+    import sqlite3
+
+    digest = hashlib.sha256()
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        schema = connection.execute("select type, name, sql from sqlite_master order by name")
+        digest.update(repr(schema.fetchall()).encode())
+        for table in STATIC_TABLES:
+            rows = connection.execute(f"select * from {table} order by 1").fetchall()
+            digest.update(repr(sorted(map(repr, rows))).encode())
+    return digest.hexdigest()
+
+
 def test_cells(notebook: Path) -> dict[str, float]:
     """``grade_id -> points`` of the autograded test cells of a source notebook file."""
     return test_cells_of(json.loads(notebook.read_text(encoding="utf-8")))

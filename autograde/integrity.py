@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 # The guard's call atop a test cell of the grading template (see add_guard below).
-_GUARD_LINE = re.compile(r"^_autograde_guard_[0-9a-f]+\(.*\)\n")
+_GUARD_LINE = re.compile(r"^_autograde_guard_[0-9a-f]+[.(].*\n?", re.MULTILINE)
 
 
 @dataclass
@@ -76,11 +76,15 @@ def rebuild(submitted: dict, skeleton: dict, *, assignment: str) -> Rebuilt:
         )
 
     notes = []
-    cells = list(followers[None])
-    for skeleton_cell in skeleton["cells"]:
-        grade_id = _meta(skeleton_cell).get("grade_id")
-        if not grade_id:
-            continue  # explanations and experiments: the student's copies are kept as extras
+    cells: list[dict] = []
+    anchors = [c for c in skeleton["cells"] if _meta(c).get("grade_id")]
+    for position, skeleton_cell in enumerate(anchors):
+        grade_id = _meta(skeleton_cell)["grade_id"]
+        if grade_id.startswith(GUARD_CELL_ID):
+            cells.append(copy.deepcopy(skeleton_cell))
+            continue
+        if position == 0 or all(_is_guard(c) for c in anchors[:position]):
+            cells.extend(followers[None])  # the student's cells before any nbgrader cell
         theirs = student_by_id.get(grade_id)
         if _is_answer(skeleton_cell):
             if theirs is None:
@@ -96,13 +100,36 @@ def rebuild(submitted: dict, skeleton: dict, *, assignment: str) -> Rebuilt:
             elif theirs is not None and _changed(theirs, skeleton_cell):
                 notes.append(f"restored edited cell {grade_id}")
             cells.append(copy.deepcopy(skeleton_cell))
+        # The grader's hidden cells that follow this one run before the student's extra cells.
+        for hidden in anchors[position + 1 :]:
+            if not _is_guard(hidden):
+                break
+            cells.append(copy.deepcopy(hidden))
         cells.extend(followers.get(grade_id, []))
+    # Hidden cells were appended twice when they follow an anchor; keep the first of each.
+    cells = _first_of_each_guard_cell(cells)
 
     if seen_order != [gid for gid in skeleton_ids if gid in student_by_id]:
         notes.append("graded in the original cell order")
     notebook = copy.deepcopy(skeleton)
     notebook["cells"] = cells
     return Rebuilt(notebook, notes)
+
+
+def _is_guard(cell: dict) -> bool:
+    return str(_meta(cell).get("grade_id", "")).startswith(GUARD_CELL_ID)
+
+
+def _first_of_each_guard_cell(cells: list[dict]) -> list[dict]:
+    seen: set[str] = set()
+    kept = []
+    for cell in cells:
+        if _is_guard(cell):
+            if _meta(cell)["grade_id"] in seen:
+                continue
+            seen.add(_meta(cell)["grade_id"])
+        kept.append(cell)
+    return kept
 
 
 def _by_id(notebook: dict) -> dict[str, dict]:
@@ -134,20 +161,15 @@ def guard_name(token: str) -> str:
     return f"_autograde_guard_{token}"
 
 
-def add_guard(source: dict, token: str) -> dict:
-    """The instructor's source with the guard: a hidden first cell, a check atop each test cell.
-
-    Used only for the grading template; students never see these cells.
-    """
-    guarded = copy.deepcopy(source)
-    preamble = {
+def _hidden_cell(grade_id: str, source: str) -> dict:
+    return {
         "cell_type": "code",
         "execution_count": None,
-        "id": GUARD_CELL_ID,
+        "id": grade_id,
         "metadata": {
             "nbgrader": {
                 "grade": False,
-                "grade_id": GUARD_CELL_ID,
+                "grade_id": grade_id,
                 "locked": True,
                 "schema_version": 3,
                 "solution": False,
@@ -155,28 +177,55 @@ def add_guard(source: dict, token: str) -> dict:
             }
         },
         "outputs": [],
-        "source": f"from autograde.kernel_guard import install\n"
-        f"{guard_name(token)} = install({token!r})\ndel install\n",
+        "source": source,
     }
+
+
+def add_guard(source: dict, token: str) -> dict:
+    """The instructor's source with the guard (see kernel_guard.py).
+
+    A hidden first cell installs it before any student code; a hidden cell after the setup cell
+    (the first locked code cell) records the modules it imported; every test cell calls it at
+    its top and at its bottom. Used only for the grading template; students never see it.
+    """
+    name = guard_name(token)
+    guarded = copy.deepcopy(source)
     for cell in guarded["cells"]:
         meta = _meta(cell)
         if meta.get("grade") and not meta.get("solution"):
-            cell["source"] = f"{guard_name(token)}({meta['grade_id']!r})\n" + _source(cell)
-    guarded["cells"].insert(0, preamble)
+            check = f"{name}({meta['grade_id']!r})"
+            cell["source"] = f"{check}\n{_source(cell).rstrip()}\n{check}\n"
+    setup = next(
+        (
+            i
+            for i, c in enumerate(guarded["cells"])
+            if c["cell_type"] == "code" and _meta(c).get("locked") and not _meta(c).get("grade")
+        ),
+        None,
+    )
+    if setup is not None:
+        bindings = _hidden_cell(f"{GUARD_CELL_ID}_bindings", f"{name}.remember(globals())\n")
+        guarded["cells"].insert(setup + 1, bindings)
+    install = (
+        f"from autograde.kernel_guard import install\n{name} = install({token!r})\ndel install\n"
+    )
+    guarded["cells"].insert(0, _hidden_cell(GUARD_CELL_ID, install))
     return guarded
 
 
 def remove_guard(executed: dict, token: str) -> dict:
     """The executed notebook as the student should see it in feedback: no trace of the guard."""
     clean = copy.deepcopy(executed)
-    clean["cells"] = [c for c in clean["cells"] if _meta(c).get("grade_id") != GUARD_CELL_ID]
+    clean["cells"] = [c for c in clean["cells"] if not _is_guard(c)]
     name = guard_name(token)
     for cell in clean["cells"]:
         source = _source(cell)
-        if source.startswith(f"{name}("):
-            cell["source"] = source.split("\n", 1)[1] if "\n" in source else ""
+        if name in source:
+            cell["source"] = "".join(
+                line for line in source.splitlines(keepends=True) if not line.startswith(name)
+            ).rstrip("\n")
         for output in cell.get("outputs", []):
-            if "traceback" in output:  # tracebacks quote the cell's first lines
+            if "traceback" in output:  # tracebacks quote the lines around the failure
                 output["traceback"] = [
                     "\n".join(line for line in frame.split("\n") if name not in line)
                     for frame in output["traceback"]

@@ -4,7 +4,8 @@ Test cells run in the same Python process as the student's code, so code that re
 ``numpy.testing.assert_allclose``, ``math.isclose``, a builtin, the workbook's ``utils.checks``,
 or IPython's error reporting could make failing tests look passed. The grader therefore adds a
 hidden first cell that calls :func:`install` before any student code runs (it snapshots all of
-these), and a call to the returned guard at the top of every test cell. When the snapshot no
+these), and a call to the returned guard at the top and at the bottom of every test cell (the
+student's function runs in between). When the snapshot no
 longer matches, the guard prints a marker line the grader looks for and fails the test cell, so
 this test and every later one score 0 and the row is flagged with what was found.
 
@@ -152,17 +153,37 @@ def _differences(before: dict[str, object], now: dict[str, object]) -> list[str]
 
 
 def install(token: str) -> Callable[[str], None]:
-    """Snapshot the tests' tools now; return the guard that test cells call."""
+    """Snapshot the tests' tools now; return the guard that test cells call.
+
+    ``guard.remember(globals())``, called right after the setup cell, adds the modules the setup
+    cell bound (``np``, ``torch``...): test cells use those names, so they must not be rebound.
+    """
     before = _snapshot()
+    bindings: dict[str, object] = {}
+    namespace: dict[str, object] = {}
+
+    def remember(user_namespace: dict[str, object]) -> None:
+        namespace.clear()
+        namespace["ns"] = user_namespace
+        bindings.update(
+            {k: v for k, v in user_namespace.items() if isinstance(v, types.ModuleType)}
+        )
 
     def guard(test_name: str) -> None:
         problems = _differences(before, _snapshot())
+        user_namespace = namespace.get("ns", {})
+        problems += [
+            f"the name {name}"
+            for name, module in bindings.items()
+            if user_namespace.get(name) is not module
+        ]
         if problems:
             shown = ", ".join(problems[:6]) + (" ..." if len(problems) > 6 else "")
             print(f"{MARKER} {token} changed: {shown}", flush=True)
             raise AssertionError(
-                f"{test_name} was not run: the notebook changed what the tests rely on "
+                f"{test_name} does not count: the notebook changed what the tests rely on "
                 f"({shown}). Remove the code that does this."
             )
 
+    guard.remember = remember
     return guard

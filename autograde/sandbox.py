@@ -5,7 +5,8 @@ nbgrader starts kernels from a kernelspec; the grader points it at one whose com
 launcher sets resource limits (address space, file size, no core dumps), so that a memory bomb
 or a runaway file fails inside the notebook instead of taking the grading machine down, and
 gives the kernel an environment without the grader's settings, whose home, temporary folder and
-caches are the submission's own scratch folder.
+caches are the submission's own scratch folder. Where Linux offers Landlock, the kernel may then
+write only in that folder and its notebook's folder (see ``landlock.py``).
 
 The worker passes the limits in the environment variable ``AUTOGRADE_SANDBOX`` (JSON of
 :class:`KernelLimits`). Limits on the submission's processes taken together (total memory, process
@@ -21,6 +22,8 @@ import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from autograde import landlock
 
 KERNEL_NAME = "autograde-sandbox"
 ENV_VAR = "AUTOGRADE_SANDBOX"
@@ -85,6 +88,8 @@ def launch(connection_file: str) -> None:
     _set_limit(resource.RLIMIT_AS, limits.memory_bytes)
     _set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
     _set_limit(resource.RLIMIT_CORE, 0)
+    # Writable: its scratch folder, its notebook's folder (the working directory), /dev.
+    landlock.restrict_writes([str(sandbox), os.getcwd(), "/dev"])
     argv = [
         sys.executable,
         "-m",

@@ -23,7 +23,6 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -163,16 +162,20 @@ def grade_one(job: Job) -> Outcome:
 
     executed = json.loads(executed_path.read_text(encoding="utf-8"))
     tests = engine.test_cells(engine.only_notebook(template / "source" / assignment))
-    outcome.cells = scores_from_outputs(executed, tests)
-    outcome.flags += guard_findings(executed, job.template.token)
+    findings, tampered_from = guard_findings(executed, job.template.token)
+    outcome.cells = scores_from_outputs(executed, tests, zero_from=tampered_from)
+    outcome.flags += findings
     problem = execution_problem(executed, limits)
     if problem and not outcome.error:
         outcome.error = problem
     try:
-        recorded = {c.grade_id: c.score for c in engine.read_scores(course, assignment)}
+        altered = engine.gradebook_fingerprint(course / "gradebook.db") != (
+            engine.gradebook_fingerprint(template / "gradebook.db")
+        )
+        engine.record_scores(course, assignment, outcome.cells)
     except Exception:  # noqa: BLE001 - an unreadable gradebook is itself a finding
-        recorded = None
-    if recorded != {c.grade_id: c.score for c in outcome.cells} or _gradebook_altered(course):
+        altered = True
+    if altered:
         outcome.flags.append("the gradebook was altered while the notebook ran")
 
     executed_path.write_text(
@@ -194,17 +197,22 @@ def _test_id(cell: dict) -> str | None:
     return meta.get("grade_id") if meta.get("grade") and not meta.get("solution") else None
 
 
-def scores_from_outputs(executed: dict, tests: dict[str, float]) -> list[engine.CellScore]:
-    """nbgrader's rule, recomputed from the notebook: a test cell scores if it shows no error.
+def scores_from_outputs(
+    executed: dict, tests: dict[str, float], zero_from: int | None = None
+) -> list[engine.CellScore]:
+    """Each test cell scores its points if it shows no error, else 0.
 
-    A test cell that is absent (it cannot be, after the rebuild) scores 0.
+    This is nbgrader's rule without its quirks: output on stderr (a warning) does not fail a
+    test, and a numeric last value does not give partial credit. Test cells at or after cell
+    ``zero_from`` (where tampering was found) score 0.
     """
     passed: dict[str, bool] = {}
-    for cell in executed["cells"]:
+    for index, cell in enumerate(executed["cells"]):
         grade_id = _test_id(cell)
         if grade_id in tests and grade_id not in passed:
             outputs = cell.get("outputs", [])
-            passed[grade_id] = not any(o.get("output_type") == "error" for o in outputs)
+            ok = not any(o.get("output_type") == "error" for o in outputs)
+            passed[grade_id] = ok and (zero_from is None or index < zero_from)
     return sorted(
         (
             engine.CellScore(gid, points if passed.get(gid) else 0.0, points)
@@ -214,22 +222,26 @@ def scores_from_outputs(executed: dict, tests: dict[str, float]) -> list[engine.
     )
 
 
-def guard_findings(executed: dict, token: str) -> list[str]:
-    """What the integrity guard reported, or found missing, in the executed notebook."""
+def guard_findings(executed: dict, token: str) -> tuple[list[str], int | None]:
+    """What the integrity guard reported in the executed notebook, and the first cell it did."""
     findings = []
+    first = None
     marker = f"{MARKER} {token} "
-    for cell in executed["cells"]:
+    for index, cell in enumerate(executed["cells"]):
         for output in cell.get("outputs", []):
             text = output.get("text", "")
             text = text if isinstance(text, str) else "".join(text)
-            for line in text.splitlines():
-                if line.startswith(marker):
-                    findings.append(line[len(marker) :].strip())
+            found = [
+                line[len(marker) :].strip() for line in text.splitlines() if line.startswith(marker)
+            ]
             if output.get("output_type") == "error" and integrity.guard_name(token) in (
                 output.get("evalue", "")
             ):
-                findings.append("removed the grader's integrity checks")
-    return list(dict.fromkeys(findings))
+                found.append("removed the grader's integrity checks")
+            if found and first is None:
+                first = index
+            findings += found
+    return list(dict.fromkeys(findings)), first
 
 
 def execution_problem(executed: dict, limits: Limits) -> str:
@@ -250,18 +262,6 @@ def execution_problem(executed: dict, limits: Limits) -> str:
                     "GiB); look for huge arrays or lists"
                 )
     return ""
-
-
-def _gradebook_altered(course: Path) -> bool:
-    """nbgrader's gradebook has no triggers or views; student code could have added some."""
-    try:
-        with sqlite3.connect(course / "gradebook.db") as connection:
-            rows = connection.execute(
-                "select count(*) from sqlite_master where type in ('trigger', 'view')"
-            ).fetchone()
-        return rows[0] > 0
-    except sqlite3.Error:
-        return True
 
 
 # --- the instructor's files ----------------------------------------------------------------------

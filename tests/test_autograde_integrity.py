@@ -134,6 +134,18 @@ def test_the_guard_is_added_to_test_cells_and_removed_without_a_trace(skeleton):
         and not c["metadata"]["nbgrader"].get("solution")
     ]
     assert all(c["source"].startswith("_autograde_guard_abc123(") for c in tests)
+    assert all(
+        c["source"]
+        .rstrip()
+        .endswith("_autograde_guard_abc123('" + c["metadata"]["nbgrader"]["grade_id"] + "')")
+        for c in tests
+    )
+    ids = [
+        c["metadata"]["nbgrader"]["grade_id"]
+        for c in guarded["cells"]
+        if "nbgrader" in c["metadata"]
+    ]
+    assert ids[:4] == ["autograde_guard", "setup", "autograde_guard_bindings", "add"]
     for cell in guarded["cells"]:
         cell["outputs"] = [
             {
@@ -144,7 +156,9 @@ def test_the_guard_is_added_to_test_cells_and_removed_without_a_trace(skeleton):
             }
         ]
     clean = integrity.remove_guard(guarded, "abc123")
-    assert [c["source"] for c in clean["cells"]] == [c["source"] for c in skeleton["cells"]]
+    assert [c["source"].rstrip() for c in clean["cells"]] == [
+        c["source"].rstrip() for c in skeleton["cells"]
+    ]
     assert "autograde_guard" not in json.dumps(clean)
 
 
@@ -152,8 +166,21 @@ def test_the_kernel_guard_notices_a_patched_testing_function(capsys, monkeypatch
     guard = install("tok")
     guard("test_before")  # nothing changed yet
     monkeypatch.setattr(numpy.testing, "assert_allclose", lambda *a, **k: None)
-    with pytest.raises(AssertionError, match="test_after was not run"):
+    with pytest.raises(AssertionError, match="test_after does not count"):
         guard("test_after")
     assert f"{MARKER} tok changed: numpy.testing.assert_allclose" in capsys.readouterr().out
     monkeypatch.undo()
     guard("test_restored")
+
+
+def test_the_kernel_guard_notices_a_rebound_setup_name(capsys):
+    import numpy as np
+
+    guard = install("tok")
+    namespace = {"np": np, "answer": 42}
+    guard.remember(namespace)
+    namespace["answer"] = 43  # ordinary variables may change
+    guard("test_fine")
+    namespace["np"] = type("FakeNumpy", (), {})()
+    with pytest.raises(AssertionError, match="the name np"):
+        guard("test_shadowed")

@@ -36,7 +36,9 @@ from autograde.worker import Limits
 
 pytestmark = pytest.mark.slow
 
-LIMITS = Limits(cell_timeout=5, notebook_timeout=40, memory_bytes=3 * 2**30, processes=40)
+# Generous enough that honest rows never hit them on a loaded 2-core machine; the bounded
+# attacks run past them (the SIGINT-proof loop stops by itself after 60 s).
+LIMITS = Limits(cell_timeout=15, notebook_timeout=120, memory_bytes=3 * 2**30, processes=40)
 
 
 @dataclass
@@ -50,12 +52,21 @@ class Graded:
     seconds: float
 
 
+def vandals_first(submissions: list) -> list:
+    """The attacks that write files first, each next to an innocent row (``jobs=2`` runs them
+    side by side), so that every row graded during or after them shows any harm they did."""
+    vandals = [s for s in submissions if s.student in VANDALS]
+    others = [s for s in submissions if s.student not in VANDALS]
+    paired = [s for pair in zip(vandals, others[: len(vandals)], strict=True) for s in pair]
+    return paired + others[len(vandals) :]
+
+
 def grade_class(base: Path, course: Course, folder: Path, out: Path) -> list[Row]:
-    """Grade every submission in ``folder``, the attacks that write files first."""
+    """Grade every submission in ``folder`` (see :func:`vandals_first` for the order)."""
     scratch = base / "scratch"
     scratch.mkdir(exist_ok=True)
-    submissions = find_submissions(folder, course.assignments())
-    submissions.sort(key=lambda s: s.student not in VANDALS)  # stable: vandals, then the rest
+    found = find_submissions(folder, course.assignments())
+    submissions = vandals_first(list(getattr(found, "submissions", found)))
     with pytest.MonkeyPatch.context() as patch:
         # The grader's scratch folders (main process and spawned workers) inside the fence.
         patch.setenv("TMPDIR", str(scratch))
