@@ -226,7 +226,8 @@ def _row(submission: Submission, outcome: worker.Outcome, points, manual, out: P
     if outcome.feedback:
         destination = _feedback_path(out, row)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_bytes(outcome.feedback)
+        page = outcome.feedback
+        destination.write_bytes(page if row.status == GRADED else report.with_banner(page, row))
         row.feedback = destination
     return row
 

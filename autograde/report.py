@@ -87,6 +87,23 @@ _WHAT_TO_DO = {
 }
 
 
+def with_banner(page: bytes, row: Row) -> bytes:
+    """nbgrader's feedback page with the row's status, reason and advice on top (errors, flags)."""
+    banner = (
+        "<div style='font-family: sans-serif; border: 2px solid #c00; padding: 0.5em 1em; "
+        "margin: 1em'>"
+        f"<p><b>Status:</b> {html.escape(row.status)}; <b>score:</b> "
+        f"{points(row.score) or 'none'} / {points(row.max_score)}</p>"
+        f"<p><b>What happened:</b> {html.escape(row.detail)}</p>"
+        f"<p><b>What to do:</b> {html.escape(_WHAT_TO_DO.get(row.status, ''))}</p></div>"
+    ).encode()
+    start = page.find(b"<body")
+    if start < 0:
+        return banner + page
+    end = page.find(b">", start) + 1
+    return page[:end] + banner + page[end:]
+
+
 def write_error_feedback(row: Row, path: Path) -> Path:
     """A feedback page for a row nbgrader produced none for (missing or ungradable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
