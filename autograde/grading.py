@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from autograde import cache, engine, lms, report, worker
+from autograde import cache, engine, landlock, lms, report, worker
 from autograde.course import Course
 from autograde.submissions import Submission, find_submissions
 
@@ -163,6 +163,9 @@ def grade_submissions(
 def _run_workers(course, submissions, limits, jobs, progress, on_done) -> list[worker.Outcome]:
     """Grade ``submissions`` in a pool of workers; ``on_done(index, outcome)`` as each ends."""
     assignments = sorted({s.assignment for s in submissions})
+    # With Landlock the kernels cannot write the solutions at all. Without it, they are checked
+    # after each submission and put back: then do not edit solutions/ while grade runs.
+    protected = () if landlock.abi_version() else (str(course.solutions),)
     with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
         work = Path(scratch)
         with ProcessPoolExecutor(
@@ -189,7 +192,7 @@ def _run_workers(course, submissions, limits, jobs, progress, on_done) -> list[w
                         notebook=str(s.notebook),
                         run=str(work / "runs" / f"{i:05d}"),
                         limits=limits,
-                        protected=(str(course.solutions),),
+                        protected=protected,
                     ),
                 )
                 for i, s in enumerate(submissions)
