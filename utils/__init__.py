@@ -9,6 +9,8 @@ never need to read this code. One module per job:
 - ``utils.policies``: MLP categorical/Gaussian policies and value networks
 - ``utils.rollouts``: collect whole episodes (N, T) or fixed-length steps (T, N) as tensors
 - ``utils.train``: training loops that take the student's loss functions
+- ``utils.reinforce``: REINFORCE with per-step weights and a learned baseline; estimator statistics
+- ``utils.actor_critic``: the online Q actor-critic loop and batched A2C
 - ``utils.plots``: learning curves and variance plots
 """
 

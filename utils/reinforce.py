@@ -1,0 +1,343 @@
+"""REINFORCE with per-step weights: measuring estimators on tabular MDPs, and a CartPole trainer.
+
+Notebook 02 writes the policy gradient as one sum over the steps of a batch,
+
+    grad J  ~  (1/N) sum_{steps b} weight_b * grad log pi(a_b | s_b),
+
+where the weight of a step is the whole return, the reward-to-go, or the reward-to-go minus a
+baseline. This module holds the plumbing around that sum; the weights and the loss are the
+caller's (the student's) functions:
+
+- ``flatten_episodes`` lays tabular episodes end to end, the layout the notebook's functions use;
+- ``tabular_scores`` gives grad log pi of every step of a tabular softmax policy in closed form;
+- ``gradient_estimates`` turns per-step weights into one gradient estimate per batch of episodes,
+  through the caller's loss and a single backward pass;
+- ``estimator_statistics`` measures the bias and variance of those estimates against the exact
+  gradient;
+- ``train_policy_gradient`` trains a policy (and optionally a state-value baseline) on a gymnasium
+  environment with the caller's returns, loss, value loss and advantage normalisation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from utils.envs import make_vector_env, observation_dim
+from utils.policies import Policy, ValueNetwork, policy_for
+from utils.rollouts import collect_episodes
+from utils.runtime import device as default_device
+from utils.runtime import is_grading, limit_cpu_threads, seed_everything
+from utils.tabular import TabularEpisodes, TabularMDP
+from utils.train import History
+
+__all__ = [
+    "EstimatorStatistics",
+    "PolicyGradientLoss",
+    "ReturnsFunction",
+    "ValueLoss",
+    "estimator_statistics",
+    "flatten_episodes",
+    "format_statistics_table",
+    "gradient_estimates",
+    "tabular_scores",
+    "train_policy_gradient",
+]
+
+ReturnsFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``returns_fn(rewards, dones) -> returns``: flat (B,) rewards and dones to (B,) returns."""
+
+PolicyGradientLoss = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
+"""``loss_fn(log_probs, weights, num_episodes) -> scalar``: log_probs (B,) with gradient."""
+
+ValueLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``value_loss_fn(values, targets) -> scalar``: values (B,) with gradient, targets (B,)."""
+
+
+# ---------------------------------------------------------------------- tabular estimators
+
+
+def flatten_episodes(episodes: TabularEpisodes) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tabular episodes laid end to end: ``(rewards, dones)``, both of shape (N * H,).
+
+    Episode 0's H steps come first, then episode 1's, and so on; ``dones`` is True on the last
+    step of every episode. ``x.reshape(N, H)`` undoes the flattening of any per-step quantity.
+    """
+    dones = torch.zeros(episodes.num_episodes, episodes.horizon, dtype=torch.bool)
+    dones[:, -1] = True
+    return episodes.rewards.reshape(-1), dones.reshape(-1)
+
+
+def tabular_scores(
+    mdp: TabularMDP, logits: torch.Tensor, episodes: TabularEpisodes
+) -> torch.Tensor:
+    """grad_logits log pi(a_t | s_t) for every step, in closed form: shape (N, H, S, A).
+
+    For a tabular softmax, d log pi(a | s) / d logits[s', b] = 1[s' = s] (1[b = a] - pi(b | s)):
+    only the row of the visited state is non-zero.
+    """
+    probabilities = mdp.policy(logits.detach())
+    action_part = (
+        torch.nn.functional.one_hot(episodes.actions, mdp.num_actions).to(probabilities)
+        - probabilities[episodes.states.to(probabilities.device)]
+    )
+    state_part = torch.nn.functional.one_hot(episodes.states, mdp.num_states).to(probabilities)
+    return state_part[..., :, None] * action_part[..., None, :]
+
+
+def gradient_estimates(
+    mdp: TabularMDP,
+    logits: torch.Tensor,
+    episodes: TabularEpisodes,
+    weights: torch.Tensor,
+    loss_fn: PolicyGradientLoss,
+    episodes_per_batch: int,
+) -> torch.Tensor:
+    """One policy-gradient estimate per batch of episodes, from the caller's loss: (K, S, A).
+
+    The N episodes are cut into K = N // episodes_per_batch consecutive batches (a remainder is
+    dropped). Batch k's estimate is minus the gradient of
+    ``loss_fn(log_probs_k, weights_k, episodes_per_batch)`` with respect to the logits, where
+    ``log_probs_k`` are the (flat) log-probabilities of batch k's steps.
+
+    All K gradients come from one call and one backward pass: each batch gets its own copy of
+    the logits, so the gradient with respect to copy k is batch k's estimate (the loss is a sum
+    over steps divided by the number of episodes, so the batches do not mix).
+
+    Args:
+        weights: (N * H,) per-step weights in the flat layout of ``flatten_episodes``.
+    """
+    num_episodes, horizon = episodes.num_episodes, episodes.horizon
+    num_batches = num_episodes // episodes_per_batch
+    used = num_batches * episodes_per_batch
+    if num_batches < 1:
+        raise ValueError(f"need at least {episodes_per_batch} episodes, got {num_episodes}")
+    if weights.shape != (num_episodes * horizon,):
+        raise ValueError(
+            f"weights must have shape (N * H,) = ({num_episodes * horizon},), "
+            f"got {tuple(weights.shape)}"
+        )
+    copies = logits.detach().expand(num_batches, -1, -1).clone().requires_grad_(True)
+    log_policy = torch.log_softmax(copies, dim=-1)  # (K, S, A)
+    batch_of_episode = torch.arange(used) // episodes_per_batch
+    states, actions = episodes.states[:used], episodes.actions[:used]
+    log_probs = log_policy[batch_of_episode[:, None], states, actions]  # (used, H)
+    loss = loss_fn(log_probs.reshape(-1), weights[: used * horizon], episodes_per_batch)
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise TypeError(f"loss_fn must return a scalar tensor, got {loss!r}")
+    (gradient,) = torch.autograd.grad(loss.reshape(()), copies)
+    return -gradient
+
+
+@dataclass(frozen=True)
+class EstimatorStatistics:
+    """Bias and variance of K independent gradient estimates, measured against the truth.
+
+    Attributes:
+        mean: (S, A) the average of the K estimates.
+        bias_z: the largest |mean - exact| over the components, in standard errors of the mean;
+            an unbiased estimator gives values of order 1 (rarely above 4).
+        relative_bias: |mean - exact| / |exact| (Euclidean norms).
+        variance: the total variance of ONE estimate, sum over components of its variance
+            (the expected squared distance of an estimate from its own mean).
+        relative_error: sqrt(E|estimate - exact|^2) / |exact|, the typical error of one estimate.
+        num_estimates: K.
+    """
+
+    mean: torch.Tensor
+    bias_z: float
+    relative_bias: float
+    variance: float
+    relative_error: float
+    num_estimates: int
+
+
+def estimator_statistics(estimates: torch.Tensor, exact: torch.Tensor) -> EstimatorStatistics:
+    """Bias and variance of ``estimates`` (K, ...) of the quantity ``exact`` (...)."""
+    num_estimates = estimates.shape[0]
+    if num_estimates < 2:
+        raise ValueError("need at least two estimates to measure a variance")
+    flat = estimates.detach().reshape(num_estimates, -1).double()
+    truth = exact.detach().reshape(-1).to(flat)
+    mean = flat.mean(dim=0)
+    spread = flat.std(dim=0)
+    standard_error = spread / math.sqrt(num_estimates)
+    deviation = (mean - truth).abs()
+    # components that never vary (an unvisited state) carry no information about bias
+    informative = standard_error > 0
+    bias_z = (deviation[informative] / standard_error[informative]).max().item()
+    norm = truth.norm().item()
+    return EstimatorStatistics(
+        mean=mean.reshape(exact.shape),
+        bias_z=bias_z,
+        relative_bias=(mean - truth).norm().item() / norm,
+        variance=(spread**2).sum().item(),
+        relative_error=math.sqrt(((flat - truth) ** 2).sum(dim=1).mean().item()) / norm,
+        num_estimates=num_estimates,
+    )
+
+
+def format_statistics_table(results: dict[str, EstimatorStatistics]) -> str:
+    """A text table of several estimators' statistics, one row each, in the given order.
+
+    Columns: bias in standard errors (unbiased: below about 4), relative bias, the variance of
+    one estimate, and that variance relative to the first row's.
+    """
+    width = max(len(name) for name in results)
+    first = next(iter(results.values())).variance
+    lines = [
+        f"{'estimator':<{width}}  {'bias/s.e.':>9}  {'rel. bias':>9}  {'variance':>10}  "
+        f"{'vs first':>8}"
+    ]
+    for name, result in results.items():
+        lines.append(
+            f"{name:<{width}}  {result.bias_z:>9.1f}  {result.relative_bias:>9.3f}  "
+            f"{result.variance:>10.4g}  {result.variance / first:>8.3f}"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- training
+
+
+def _explained_variance(values: torch.Tensor, targets: torch.Tensor) -> float:
+    """1 - Var[targets - values] / Var[targets]: 1 is a perfect fit, 0 no better than a constant."""
+    spread = targets.var()
+    if spread.item() == 0:
+        return float("nan")
+    return (1 - (targets - values).var() / spread).item()
+
+
+def train_policy_gradient(
+    returns_fn: ReturnsFunction,
+    loss_fn: PolicyGradientLoss,
+    *,
+    value_loss_fn: ValueLoss | None = None,
+    normalize_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    env_id: str = "CartPole-v1",
+    iterations: int = 60,
+    episodes_per_batch: int = 16,
+    num_envs: int = 16,
+    lr: float = 0.01,
+    value_lr: float = 0.03,
+    value_steps: int = 20,
+    hidden_sizes: Sequence[int] = (32,),
+    value_hidden_sizes: Sequence[int] = (64,),
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    policy: Policy | None = None,
+) -> History:
+    """REINFORCE with per-step weights, optionally with a learned state-value baseline.
+
+    Every iteration collects ``episodes_per_batch`` complete episodes and lays their steps end
+    to end (B steps in all, ``EpisodeBatch.flat`` order), then:
+
+    1. ``returns = returns_fn(rewards, dones)``, (B,) per-step returns (no gradient);
+    2. with ``value_loss_fn``: ``values = V(observations)`` (B,), WITH gradient, and
+       ``weights = returns - values``; without it, ``weights = returns``;
+    3. with ``normalize_fn``: ``weights = normalize_fn(weights)``;
+    4. one Adam step of the policy on ``loss_fn(log_probs, weights, num_episodes)``, where
+       ``log_probs`` (B,) carry gradient. The loss must detach ``weights``;
+    5. with ``value_loss_fn``: ``value_steps`` Adam steps of V on
+       ``value_loss_fn(V(observations), returns)``, after the policy step, so that each batch's
+       baseline was fitted on earlier batches only (fitting it on the batch it weighs would
+       make the baseline depend on the actions it judges).
+
+    Args:
+        returns_fn: e.g. ``lambda rewards, dones: reward_to_go(rewards, dones, 1.0)``.
+        loss_fn: the policy-gradient surrogate, minus the mean over episodes of
+            sum_t weight_t log pi(a_t | s_t).
+        value_loss_fn: the value network's regression loss; None means no baseline.
+        normalize_fn: applied to the weights of each batch, e.g. advantage normalisation.
+        env_id: gymnasium environment id (discrete or continuous actions).
+        iterations: number of batches (= policy updates).
+        episodes_per_batch: N, a multiple of ``num_envs``.
+        num_envs: environments stepped in parallel.
+        lr: Adam learning rate of the policy.
+        value_lr: Adam learning rate of the value network.
+        value_steps: value-network updates per batch (full batch each).
+        hidden_sizes: hidden layer widths of the policy (ignored if ``policy`` is given).
+        value_hidden_sizes: hidden layer widths of the value network.
+        seed: seeds torch, NumPy and the environments.
+        device: where the networks run; defaults to ``utils.device()``.
+        progress: show a tqdm bar (never shown under nbgrader).
+        policy: train this policy in place instead of a fresh one.
+
+    Returns:
+        A ``History``; with a value baseline its ``extra["explained_variance"]`` records how well
+        V(s) predicted each batch's returns before it was updated on them (1 is perfect).
+    """
+    seed_everything(seed)
+    device = default_device() if device is None else torch.device(device)
+    envs = make_vector_env(env_id, num_envs=num_envs, seed=seed)
+    if policy is None:
+        policy = policy_for(envs, hidden_sizes)
+    policy.to(device)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+    value_network = value_optimizer = None
+    if value_loss_fn is not None:
+        value_network = ValueNetwork(observation_dim(envs), value_hidden_sizes).to(device)
+        value_optimizer = torch.optim.Adam(value_network.parameters(), lr=value_lr)
+
+    history = History()
+    env_steps = 0
+    start = time.perf_counter()
+    bar = tqdm(range(iterations), desc="policy gradient", disable=not progress or is_grading())
+    try:
+        with limit_cpu_threads():
+            for _ in bar:
+                batch = collect_episodes(envs, policy, episodes_per_batch)
+                observations = batch.flat(batch.observations)
+                rewards, dones = batch.flat(batch.rewards), batch.flat_dones
+                with torch.no_grad():
+                    returns = returns_fn(rewards, dones)
+                if returns.shape != rewards.shape:
+                    raise ValueError(
+                        f"returns_fn must return one value per step, shape {tuple(rewards.shape)}"
+                        f", got {tuple(returns.shape)}"
+                    )
+                returns = returns.to(device, torch.float32)
+                extra = {}
+                if value_network is not None:
+                    values = value_network(observations)
+                    extra["explained_variance"] = _explained_variance(values.detach(), returns)
+                    weights = returns - values
+                else:
+                    weights = returns
+                if normalize_fn is not None:
+                    weights = normalize_fn(weights)
+
+                log_probs = policy.log_prob(observations, batch.flat(batch.actions))
+                loss = loss_fn(log_probs, weights, batch.num_episodes)
+                if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+                    raise TypeError(f"loss_fn must return a scalar tensor, got {loss!r}")
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+                if value_network is not None:
+                    for _ in range(value_steps):
+                        value_loss = value_loss_fn(value_network(observations), returns)
+                        value_optimizer.zero_grad()
+                        value_loss.backward()
+                        value_optimizer.step()
+
+                env_steps += batch.num_steps
+                mean_return = batch.returns.mean().item()
+                history.log(
+                    env_steps=env_steps,
+                    mean_return=mean_return,
+                    loss=loss.item(),
+                    wall_time=time.perf_counter() - start,
+                    **extra,
+                )
+                bar.set_postfix(mean_return=f"{mean_return:.1f}")
+    finally:
+        envs.close()
+    return history
