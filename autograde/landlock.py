@@ -1,11 +1,11 @@
-"""Linux Landlock: let a process write only inside the folders it is given.
+"""Linux Landlock: let a process read and write only inside the folders it is given.
 
 Landlock (Linux 5.13 and later) lets any process, root or not, give up rights for itself and
 everything it starts. The sandbox launcher uses it so that a student's kernel can write only in
-its own scratch folder, its notebook's folder and ``/dev`` — not the gradebook, the instructor's
-solutions, the grader's files or another submission's folder — and cannot signal or trace
-processes outside its sandbox (the grader, other kernels). Reading stays allowed (Python needs
-its installation, the workbook's ``utils``).
+its own scratch folder and its notebook's folder (and ``/dev``), read only those, the system
+and Python's installation (with the workbook's ``utils``), and cannot signal or trace processes
+outside its sandbox. The gradebook, the instructor's solutions, the grader's scratch files and
+every other submission are out of its reach.
 
 Called through ``ctypes`` (the syscalls have no wrapper in Python's standard library).
 """
@@ -22,6 +22,7 @@ _PR_SET_NO_NEW_PRIVS = 38
 
 # Filesystem rights that change something (ABI 1), then REFER (ABI 2) and TRUNCATE (ABI 3).
 _WRITE_RIGHTS_V1 = sum(1 << bit for bit in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+_READ_RIGHTS = (1 << 2) | (1 << 3)  # READ_FILE, READ_DIR
 _REFER, _TRUNCATE = 1 << 13, 1 << 14
 _SCOPE_SIGNAL = 1 << 1  # ABI 6: no signals to processes outside the sandbox
 
@@ -52,23 +53,28 @@ def abi_version() -> int:
     return max(version, 0)
 
 
-def restrict_writes(writable: list[str]) -> bool:
-    """From now on, this process and its children write only beneath ``writable``.
+def restrict(writable: list[str], readable: list[str]) -> bool:
+    """From now on, this process and its children write only beneath ``writable`` and read only
+    beneath ``writable`` and ``readable`` (paths that do not exist are skipped).
 
     Returns False (and changes nothing) when Landlock is not available.
     """
     abi = abi_version()
     if abi < 1:
         return False
-    rights = _WRITE_RIGHTS_V1 | (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0)
-    attr = _RulesetAttr(rights, 0, _SCOPE_SIGNAL if abi >= 6 else 0)
+    write = _WRITE_RIGHTS_V1 | (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0)
+    attr = _RulesetAttr(write | _READ_RIGHTS, 0, _SCOPE_SIGNAL if abi >= 6 else 0)
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else ctypes.sizeof(ctypes.c_uint64)
     libc = _libc()
     ruleset = libc.syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), size, 0)
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for path in writable:
+        rules = [(path, write | _READ_RIGHTS) for path in writable]
+        rules += [(path, _READ_RIGHTS) for path in readable]
+        for path, rights in rules:
+            if not os.path.isdir(path):
+                continue
             descriptor = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
                 rule = _PathBeneathAttr(rights, descriptor)

@@ -58,6 +58,47 @@ def install_kernelspec(share: Path) -> Path:
     return folder
 
 
+# What a kernel must read: the system, and Python with its packages.
+SYSTEM_FOLDERS = [
+    "/usr",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/opt",
+    "/proc",
+    "/sys",
+    "/run",
+    "/var/lib",
+    "/var/cache/fontconfig",
+]
+
+
+def readable_for_kernels() -> list[str]:
+    """Folders a student's kernel may read: not the course, the grader's files or submissions.
+
+    The workbook's own packages are listed one by one, so that an editable install (the repo
+    holds solutions/ next to utils/) opens up only the packages, not the repository.
+    """
+    import importlib.util
+
+    folders = SYSTEM_FOLDERS + [sys.prefix, sys.base_prefix, sys.exec_prefix]
+    folders += [str(Path(sys.executable).resolve().parent)]
+    folders += [p for p in sys.path if p and Path(p).is_dir() and not _is_repository(Path(p))]
+    for package in ("utils", "autograde"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            folders += list(spec.submodule_search_locations)
+    return sorted(set(folders))
+
+
+def _is_repository(folder: Path) -> bool:
+    """The workbook's checkout itself (on sys.path for an editable install or a local run)."""
+    return (folder / "solutions").is_dir() or (folder / ".git").exists()
+
+
 def _set_limit(kind: int, value: int) -> None:
     soft, hard = resource.getrlimit(kind)
     if hard != resource.RLIM_INFINITY:
@@ -88,8 +129,7 @@ def launch(connection_file: str) -> None:
     _set_limit(resource.RLIMIT_AS, limits.memory_bytes)
     _set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
     _set_limit(resource.RLIMIT_CORE, 0)
-    # Writable: its scratch folder, its notebook's folder (the working directory), /dev.
-    landlock.restrict_writes([str(sandbox), os.getcwd(), "/dev"])
+    landlock.restrict([str(sandbox), os.getcwd(), "/dev"], readable_for_kernels())
     argv = [
         sys.executable,
         "-m",
