@@ -18,7 +18,7 @@ from autograde import engine
 from autograde.worker import Limits, Outcome
 
 # Bump when a change to the grader can change an outcome for the same input.
-GRADER_VERSION = "5"
+GRADER_VERSION = "6"
 
 
 def key(notebook: Path, source_notebook: Path, limits: Limits) -> str:

@@ -128,7 +128,12 @@ def grade_one(job: Job) -> Outcome:
     before = _fingerprints(job.protected)
     limits = job.limits
     os.environ[sandbox.ENV_VAR] = sandbox.KernelLimits(
-        memory_bytes=limits.memory_bytes, sandbox=str(run / "sandbox")
+        # Address space is not memory: torch reserves far more than it touches (thread stacks,
+        # malloc arenas), and a kernel that hits this limit inside C++ dies instead of raising
+        # MemoryError. So it is only a backstop, well above what the watchdog enforces on the
+        # memory actually used.
+        memory_bytes=2 * limits.memory_bytes + 2 * 2**30,
+        sandbox=str(run / "sandbox"),
     ).to_env()
     watchdog = Watchdog(
         memory_bytes=limits.memory_bytes,
