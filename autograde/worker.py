@@ -306,31 +306,27 @@ def _limit_message(watchdog: Watchdog) -> str:
     )
 
 
-_KNOWN_FAILURES: list[tuple[str, str]] = [
+_DIED = (
+    "the notebook's Python process died while running (a crash, a call to os._exit, or too "
+    "much memory); run it top to bottom yourself to find the cell"
+)
+# (markers in nbgrader's log, what to tell the student)
+_KNOWN_FAILURES: list[tuple[tuple[str, ...], str]] = [
+    (("DeadKernelError", "Kernel died"), _DIED),
     (
-        "DeadKernelError",
-        "the notebook's Python process died while running (a crash, a call to "
-        "os._exit, or too much memory); run it top to bottom yourself to find the cell",
+        ("UnresponsiveKernelError",),
+        "the notebook stopped responding (an endless loop that could not be interrupted); "
+        "make sure every cell finishes",
     ),
-    (
-        "Kernel died",
-        "the notebook's Python process died while running (a crash, a call to "
-        "os._exit, or too much memory); run it top to bottom yourself to find the cell",
-    ),
-    (
-        "UnresponsiveKernelError",
-        "the notebook stopped responding (an endless loop that could not "
-        "be interrupted); make sure every cell finishes",
-    ),
-    ("CellTimeoutError", "a cell ran longer than the time limit; make sure every cell finishes"),
-    ("MissingEntry", "the notebook does not match this assignment's cells"),
+    (("CellTimeoutError",), "a cell ran longer than the time limit; make sure every cell finishes"),
+    (("MissingEntry",), "the notebook does not match this assignment's cells"),
 ]
 
 
 def explain_failure(log: str) -> str:
     """Turn nbgrader's log of a failed notebook into one line a student can act on."""
-    for marker, explanation in _KNOWN_FAILURES:
-        if marker in log:
+    for markers, explanation in _KNOWN_FAILURES:
+        if any(marker in log for marker in markers):
             return explanation
     errors = [line for line in log.splitlines() if line.strip() and not line.startswith(" ")]
     last = errors[-1] if errors else "unknown error"
