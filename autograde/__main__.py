@@ -149,7 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.set_defaults(run=_grade)
 
     check = commands.add_parser(
-        "check", help="tests of the tests: solution full marks, release 0, mutants lose points"
+        "check",
+        help="tests of the tests: solution full marks, release 0, mutants lose their points, "
+        "accepted variants keep them",
     )
     check.add_argument(
         "assignments", nargs="*", metavar="ASSIGNMENT", help="default: all assignments"

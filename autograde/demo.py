@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 
 from autograde import report
-from autograde.check import answer_cells, cell_source, completed, replace_answer
 from autograde.course import Course
 from autograde.grading import grade
 from autograde.mutants import mutants_for
+from autograde.notebook import answer_cells, cell_source, completed, replace_answer
 from autograde.release import release
 
 # Who is in the example class, and what their grade must show.

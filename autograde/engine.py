@@ -17,7 +17,6 @@ share state and can be graded in parallel.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import shutil
@@ -27,6 +26,8 @@ from pathlib import Path
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from autograde import notebook as notebook_format
 
 # nbgrader shells out to `alembic` and starts kernels as `python`: both must be this
 # environment's, even when the tool is run as `.venv/bin/python -m autograde` without activating.
@@ -257,17 +258,7 @@ def gradebook_fingerprint(database: Path) -> str:
 
 def test_cells(notebook: Path) -> dict[str, float]:
     """``grade_id -> points`` of the autograded test cells of a source notebook file."""
-    return test_cells_of(json.loads(notebook.read_text(encoding="utf-8")))
-
-
-def test_cells_of(notebook: dict) -> dict[str, float]:
-    """``grade_id -> points`` of the autograded test cells of a notebook's JSON."""
-    tests = {}
-    for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
-            tests[meta["grade_id"]] = float(meta.get("points", 0))
-    return tests
+    return notebook_format.test_cells(notebook_format.read(notebook))
 
 
 def only_notebook(folder: Path) -> Path:

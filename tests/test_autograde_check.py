@@ -1,4 +1,5 @@
-"""`check` itself must be able to fail: a weak test or a mutant that survives is reported."""
+"""`check` itself must be able to fail, in both directions: a weak test that a mutant survives,
+and a strict test that rejects a correct variant, are both reported."""
 
 from __future__ import annotations
 
@@ -12,18 +13,28 @@ def mutant(function: str, body: str) -> Mutant:
     return Mutant(function, body, f"def {function}(a, b):\n    return {body}\n")
 
 
+def accepted(function: str, body: str) -> Mutant:
+    return Mutant(function, body, f"def {function}(a, b):\n    return {body}\n", correct=True)
+
+
 GOOD_MUTANTS = [
     *(mutant("add", body) for body in ["a - b", "a * b", "b"]),
     *(mutant("mul", body) for body in ["a + b", "a ** b", "-a * b"]),
 ]
+GOOD_VARIANTS = [
+    *(accepted("add", body) for body in ["b + a", "sum([a, b])"]),
+    *(accepted("mul", body) for body in ["b * a", "a * b * 1"]),
+]
 
 
 def verdict_table(verdicts):
-    return {v.variant.name: v.ok for v in verdicts}
+    return {v.case.name: v.ok for v in verdicts}
 
 
-def test_solution_release_stubs_and_mutants_all_hold(toy_course):
-    verdicts, problems = check_assignment(toy_course, ASSIGNMENT, mutants=GOOD_MUTANTS)
+def test_solution_release_stubs_mutants_and_variants_all_hold(toy_course):
+    verdicts, problems = check_assignment(
+        toy_course, ASSIGNMENT, mutants=GOOD_MUTANTS + GOOD_VARIANTS
+    )
     assert problems == []
     assert verdict_table(verdicts) == {
         "solution": True,
@@ -31,6 +42,7 @@ def test_solution_release_stubs_and_mutants_all_hold(toy_course):
         "stub-add": True,
         "stub-mul": True,
         **{f"mutant-{f}-{n}": True for f in ["add", "mul"] for n in [1, 2, 3]},
+        **{f"accepted-{f}-{n}": True for f in ["add", "mul"] for n in [1, 2]},
     }
 
 
@@ -38,9 +50,20 @@ def test_a_surviving_mutant_and_too_few_mutants_are_reported(toy_course):
     # `b * a` is a correct multiplication: the tests cannot (and must not) catch it.
     survivor = mutant("mul", "b * a")
     verdicts, problems = check_assignment(
-        toy_course, ASSIGNMENT, mutants=[*GOOD_MUTANTS[:3], survivor]
+        toy_course, ASSIGNMENT, mutants=[*GOOD_MUTANTS[:3], survivor, *GOOD_VARIANTS]
     )
-    failed = {v.variant.name: v.problems for v in verdicts if not v.ok}
+    failed = {v.case.name: v.problems for v in verdicts if not v.ok}
     assert list(failed) == ["mutant-mul-1"]
     assert failed["mutant-mul-1"] == ["test_mul scored 3.0, expected 0"]
     assert problems == ["mul: 1 mutants, at least 3 needed"]
+
+
+def test_a_rejected_variant_and_too_few_variants_are_reported(toy_course):
+    # Declared correct, but it is not: the tests reject it, and check must say so.
+    rejected = accepted("mul", "a + b")
+    verdicts, problems = check_assignment(
+        toy_course, ASSIGNMENT, mutants=[*GOOD_MUTANTS, *GOOD_VARIANTS[:2], rejected]
+    )
+    failed = {v.case.name: v.problems for v in verdicts if not v.ok}
+    assert failed == {"accepted-mul-1": ["test_mul scored 0.0, expected 3"]}
+    assert problems == ["mul: 1 accepted variants, at least 2 needed"]

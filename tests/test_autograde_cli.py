@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from make_course import ASSIGNMENT
 
-from autograde.check import replace_answer
+from autograde.notebook import replace_answer
 
 
 def autograde(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

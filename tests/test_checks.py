@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from utils.checks import assert_close, assert_within_standard_errors, check_tensor, to_array
+from utils.checks import (
+    assert_close,
+    assert_within_standard_errors,
+    check_tensor,
+    to_array,
+    without_torch_distributions,
+)
 
 
 class EqualsEverything:
@@ -150,6 +156,15 @@ def test_check_tensor_rejects_subclasses_and_wrong_shapes():
         check_tensor(torch.zeros(3), name="loss", shape=())
 
 
+def test_check_tensor_checks_the_promised_dtype_and_device():
+    returns = torch.zeros(3, dtype=torch.float64)
+    assert check_tensor(returns, name="r", dtype=torch.float64, device="cpu") is returns
+    with pytest.raises(AssertionError, match="r has dtype torch.float32, expected torch.float64"):
+        check_tensor(returns.float(), name="r", dtype=torch.float64)
+    with pytest.raises(AssertionError, match="device meta, expected cpu"):
+        check_tensor(torch.zeros(3, device="meta"), name="r", device="cpu")
+
+
 # ---------------------------------------------------------------- assert_close
 
 
@@ -199,6 +214,33 @@ def test_assert_close_is_relative_to_the_expected_value():
     assert_close(1000.5, 1000.0, name="x", rtol=1e-3, atol=0.0)
     with pytest.raises(AssertionError):
         assert_close(1.5, 1.0, name="x", rtol=1e-3, atol=0.0)
+
+
+def test_assert_close_measures_small_entries_against_the_arrays_typical_size():
+    # An advantage near 0 among advantages near 5 carries the rounding of the large numbers it
+    # was computed from: float32 arithmetic (gamma * a float32 mask) must not fail it ...
+    expected = np.array([5.0, -4.0, 1e-3, 3.0])
+    rounded = torch.tensor(expected, dtype=torch.float32).double() + torch.tensor(
+        [0.0, 0.0, 2e-7, 0.0], dtype=torch.float64
+    )
+    assert_close(rounded, expected, name="advantages", rtol=1e-6, atol=1e-8)
+    # ... while an error above rtol times that typical size still fails, wherever it is.
+    with pytest.raises(AssertionError, match="at index \\(2,\\)"):
+        assert_close(np.array([5.0, -4.0, 2e-3, 3.0]), expected, name="a", rtol=1e-5, atol=0.0)
+
+
+def test_without_torch_distributions_refuses_every_distribution_and_restores_them():
+    from torch.distributions import Categorical  # imported before the block, as students do
+
+    with without_torch_distributions("categorical_log_prob"):
+        for make in (
+            lambda: Categorical(logits=torch.zeros(3)),
+            lambda: torch.distributions.Normal(torch.zeros(2), torch.ones(2)),
+        ):
+            with pytest.raises(AssertionError, match="categorical_log_prob may not use torch"):
+                make()
+        assert torch.log_softmax(torch.zeros(3), dim=-1).shape == (3,)  # plain tensors work
+    assert Categorical(logits=torch.zeros(3)).log_prob(torch.tensor(0)) < 0
 
 
 # ---------------------------------------------------------------- assert_within_standard_errors

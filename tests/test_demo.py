@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from autograde.check import answer_cells
 from autograde.course import Course
 from autograde.mutants import mutants_for
+from autograde.notebook import answer_cells
 
 
 @pytest.mark.slow

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from autograde import engine
-from autograde.check import answer_cells, check_assignment
+from autograde.check import check_assignment
 from autograde.course import Course
+from autograde.notebook import answer_cells
 
 REPO_COURSE = Course.default()
 ASSIGNMENTS = REPO_COURSE.assignments()
@@ -88,7 +89,7 @@ def test_check_holds(assignment):
     """Solution full marks, release 0, every stub and mutant loses exactly its function's points."""
     verdicts, problems = check_assignment(REPO_COURSE, assignment, jobs=2)
     assert problems == []
-    failed = {v.variant.name: v.problems for v in verdicts if not v.ok}
+    failed = {v.case.name: v.problems for v in verdicts if not v.ok}
     assert failed == {}
 
 

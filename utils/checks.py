@@ -15,14 +15,19 @@ what came back, and, where the test knows it, the likely mistake.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import torch
+import torch.distributions
 
 __all__ = [
     "assert_close",
     "assert_within_standard_errors",
     "check_tensor",
     "to_array",
+    "without_torch_distributions",
 ]
 
 # Bound once, when the module is first imported (the setup cell, before any student code runs),
@@ -30,6 +35,7 @@ __all__ = [
 _TENSOR = torch.Tensor
 _NDARRAY = np.ndarray
 _NUMBER_TYPES = (int, float, np.float64, np.float32, np.float16, np.int64, np.int32)
+_MAXIMUM = np.maximum
 
 
 def _describe_type(value: object) -> str:
@@ -57,11 +63,14 @@ def check_tensor(
     *,
     name: str,
     shape: tuple[int | None, ...] | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
     hint: str | None = None,
 ) -> torch.Tensor:
     """Return ``value`` itself after checking it is exactly a ``torch.Tensor`` of ``shape``.
 
-    Use this when the test needs the tensor (for example to call ``backward`` on a loss);
+    Use this when the test needs the tensor (for example to call ``backward`` on a loss) or
+    checks a promise of the docstring about the tensor itself (``dtype``, ``device``);
     otherwise use :func:`to_array`. ``shape`` entries may be ``None`` for "any size".
     """
     if type(value) is not _TENSOR:
@@ -75,6 +84,12 @@ def check_tensor(
                 f"expected {_format_shape(tuple(shape))}.",
                 hint,
             )
+        )
+    if dtype is not None and value.dtype != dtype:
+        raise AssertionError(_with_hint(f"{name} has dtype {value.dtype}, expected {dtype}.", hint))
+    if device is not None and value.device != torch.device(device):
+        raise AssertionError(
+            _with_hint(f"{name} is on the device {value.device}, expected {device}.", hint)
         )
     return value
 
@@ -174,17 +189,22 @@ def assert_close(
     atol: float = 1e-8,
     hint: str | None = None,
 ) -> None:
-    """Check ``|actual - expected| <= atol + rtol * |expected|`` element by element.
+    """Check ``|actual - expected| <= atol + rtol * max(|expected|, rms(expected))`` elementwise.
 
     ``actual`` (the student's result) and ``expected`` go through :func:`to_array`; their shapes
-    must be equal (no broadcasting). The failure message shows both values, the worst element
-    and ``hint``.
+    must be equal (no broadcasting). The relative tolerance is measured against each element's
+    magnitude, but never against less than the root mean square of the whole expected array:
+    an entry that is a small difference of large numbers (an advantage near 0 among advantages
+    near 5) carries the rounding error of those large numbers, and correct code that rounds
+    through float32 along the way must not fail on it. The failure message shows both values,
+    the worst element and ``hint``.
     """
     got = to_array(actual, name=name, hint=hint)
     want = to_array(expected, name=f"the expected value of {name}")
     _same_shape(got, want, name, hint)
     error = abs(got - want)
-    tolerance = atol + rtol * abs(want)
+    typical = float((want * want).mean()) ** 0.5 if want.size else 0.0
+    tolerance = atol + rtol * _MAXIMUM(abs(want), typical)
     within = error <= tolerance
     if within.all():
         return
@@ -246,3 +266,29 @@ def assert_within_standard_errors(
         f"{int((~within).sum())} of {within.size} value(s) are off."
     )
     raise AssertionError(_with_hint(message, hint))
+
+
+# Bound at import, like the types above: the test cells' tool must not follow a student's patch.
+_DISTRIBUTION_INIT = torch.distributions.Distribution.__init__
+
+
+@contextlib.contextmanager
+def without_torch_distributions(function: str) -> Iterator[None]:
+    """Inside this block, creating any ``torch.distributions`` object fails with a clear message.
+
+    For test cells of functions whose exercise is to write a log-probability by hand: every
+    distribution class (``Categorical``, ``Normal``, ...) runs ``Distribution.__init__``, however
+    the student imported it, so this one replacement covers them all. Restored on exit.
+    """
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(
+            f"{function} may not use torch.distributions ({type(self).__name__}): the exercise "
+            "is to write the log-probability with tensor operations."
+        )
+
+    torch.distributions.Distribution.__init__ = refuse
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.__init__ = _DISTRIBUTION_INIT
