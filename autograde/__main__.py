@@ -33,8 +33,8 @@ def _release(course: Course, args) -> int:
 
 def _grade(course: Course, args) -> int:
     from autograde import report
+    from autograde.datatypes import Limits
     from autograde.grading import grade
-    from autograde.worker import Limits
 
     limits = Limits(
         cell_timeout=args.timeout,

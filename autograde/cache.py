@@ -1,30 +1,42 @@
 """Remember what was graded, so that re-running `grade` only grades what changed.
 
 An outcome is stored under a key made of everything it depends on: the submitted notebook's
-bytes, the instructor's source of its assignment, the limits, and the grader's version. Change
-any of them and the submission is graded again; change nothing and the cached outcome is used,
-so the same input gives the same grades.csv. An interrupted run loses only the submissions that
-were in flight.
+bytes, the instructor's source of its assignment, the limits, and the grader itself (the source
+of the ``autograde`` and ``utils`` packages, and nbgrader's version). Change any of them and the
+submission is graded again; change nothing and the cached outcome is used, so the same input
+gives the same grades.csv. An interrupted run loses only the submissions that were in flight.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+from importlib import metadata
 from pathlib import Path
 
-from autograde import engine
-from autograde.worker import Limits, Outcome
+import autograde
+import utils
+from autograde.datatypes import CellScore, Limits, Outcome
 
-# Bump when a change to the grader can change an outcome for the same input.
-GRADER_VERSION = "6"
+
+@functools.cache
+def grader_version() -> str:
+    """A digest of everything in the grader that can change an outcome for the same input."""
+    digest = hashlib.sha256(metadata.version("nbgrader").encode())
+    for package in (autograde, utils):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def key(notebook: Path, source_notebook: Path, limits: Limits) -> str:
     digest = hashlib.sha256()
     for part in (
-        GRADER_VERSION.encode(),
+        grader_version().encode(),
         source_notebook.read_bytes(),
         repr(dataclasses.astuple(limits)).encode(),
         notebook.read_bytes(),
@@ -45,7 +57,7 @@ class Cache:
             data = json.loads(path.read_text(encoding="utf-8"))
             page = self.folder / f"{entry}.html"
             return Outcome(
-                cells=[engine.CellScore(**cell) for cell in data["cells"]],
+                cells=[CellScore(**cell) for cell in data["cells"]],
                 feedback=page.read_bytes() if page.exists() else b"",
                 error=data["error"],
                 flags=data["flags"],

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from autograde import engine
 from autograde.course import Course
-from autograde.grading import Row, grade_submissions
+from autograde.datatypes import Row
+from autograde.grading import grade_submissions
 from autograde.mutants import Mutant, accepted_for, mutants_for
 from autograde.notebook import answer_cells, cell_source, completed, replace_answer, test_cells
 from autograde.submissions import Submission

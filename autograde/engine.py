@@ -21,13 +21,13 @@ import logging
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograde import notebook as notebook_format
+from autograde.datatypes import CellScore
 
 # nbgrader shells out to `alembic` and starts kernels as `python`: both must be this
 # environment's, even when the tool is run as `.venv/bin/python -m autograde` without activating.
@@ -95,15 +95,6 @@ def generate_assignment(source: Path, assignment: str, course: Path) -> Path:
     return course / "release" / assignment
 
 
-@dataclass(frozen=True)
-class CellScore:
-    """The autograded result of one test cell."""
-
-    grade_id: str
-    score: float
-    max_score: float
-
-
 def autograde(
     template: Path,
     assignment: str,
@@ -112,6 +103,7 @@ def autograde(
     *,
     timeout: int | None = None,
     kernel_name: str | None = None,
+    output_chars: int = 20_000,
 ) -> Path:
     """Autograde one submitted notebook; return the executed notebook.
 
@@ -133,7 +125,7 @@ def autograde(
     config = course_config(course, timeout=timeout)
     if kernel_name:
         config.Execute.kernel_name = kernel_name
-    config.Autograde.autograde_preprocessors = _autograde_preprocessors()
+    config.Autograde.autograde_preprocessors = _autograde_preprocessors(output_chars)
     _run(Autograde, course, config, assignment_id=assignment, student_id=STUDENT_ID)
     return course / "autograded" / STUDENT_ID / assignment / f"{notebook_id}.ipynb"
 
@@ -153,20 +145,17 @@ def feedback(course: Path, assignment: str) -> Path:
     return course / "feedback" / STUDENT_ID / assignment / f"{notebook_id}.html"
 
 
-MAX_OUTPUT_CHARS = 20_000
+def _autograde_preprocessors(output_chars: int) -> list:
+    """nbgrader's own autograde steps, with a cap on output size right after execution."""
+    from nbconvert.preprocessors import Preprocessor
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
 
-
-def _autograde_preprocessors() -> list:
-    """nbgrader's autograde steps, with a cap on output size right after execution."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, Preprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        Execute,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+    def truncate(text: str) -> str:
+        if len(text) <= output_chars:
+            return text
+        cut = len(text) - output_chars
+        return text[:output_chars] + f"\n... [{cut} more characters not kept by the grader]\n"
 
     class LimitOutputChars(Preprocessor):
         """nbgrader limits lines; a single 100 MB line must not reach the gradebook either."""
@@ -174,29 +163,17 @@ def _autograde_preprocessors() -> list:
         def preprocess_cell(self, cell, resources, index):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "stream":
-                    output["text"] = _truncate(output["text"])
+                    output["text"] = truncate(output["text"])
                 for mime, value in output.get("data", {}).items():
                     if isinstance(value, str) and mime.startswith("text/"):
-                        output["data"][mime] = _truncate(value)
+                        output["data"][mime] = truncate(value)
             return cell, resources
 
-    return [
-        Execute,
-        LimitOutputChars,
-        IgnorePattern,
-        ClearMetadataPreprocessor,
-        LimitOutput,
-        SaveAutoGrades,
-        AssignLatePenalties,
-        CheckCellMetadata,
-    ]
-
-
-def _truncate(text: str) -> str:
-    if len(text) <= MAX_OUTPUT_CHARS:
-        return text
-    cut = len(text) - MAX_OUTPUT_CHARS
-    return text[:MAX_OUTPUT_CHARS] + f"\n... [{cut} more characters not kept by the grader]\n"
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    if Execute not in steps:
+        raise RuntimeError(f"nbgrader's autograde steps have no Execute step: {steps}")
+    steps.insert(steps.index(Execute) + 1, LimitOutputChars)
+    return steps
 
 
 def read_scores(course: Path, assignment: str) -> list[CellScore]:

@@ -12,34 +12,20 @@ import json
 import tempfile
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
 from tqdm.auto import tqdm
 
-from autograde import cache, engine, landlock, lms, report, worker
+from autograde import cache, engine, lms, report, worker
 from autograde.course import Course
+from autograde.datatypes import Limits, Outcome, Row, Status
+from autograde.kernel import landlock
 from autograde.submissions import Submission, find_submissions
 
-GRADED, ERROR, MISSING, FLAGGED = "graded", "error", "missing", "flagged"
-DEFAULT_LIMITS = worker.Limits()
-
-
-@dataclass
-class Row:
-    """One line of grades.csv, plus the per-test-cell scores that `check` looks at."""
-
-    student: str
-    assignment: str
-    score: float | None
-    max_score: float
-    status: str
-    detail: str = ""
-    cells: dict[str, engine.CellScore] = field(default_factory=dict)
-    feedback: Path | None = None
-    reused: bool = False  # taken from the cache of an earlier run, not graded again
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass
@@ -55,7 +41,7 @@ def grade(
     *,
     assignment: str | None = None,
     jobs: int = 1,
-    limits: worker.Limits = DEFAULT_LIMITS,
+    limits: Limits = DEFAULT_LIMITS,
     progress: bool = True,
     reuse: bool = True,
 ) -> Graded:
@@ -89,14 +75,16 @@ def grade_submissions(
     out: Path,
     *,
     jobs: int = 1,
-    limits: worker.Limits = DEFAULT_LIMITS,
+    limits: Limits = DEFAULT_LIMITS,
     progress: bool = True,
     reuse: bool = True,
+    prewarm: bool = True,
 ) -> list[Row]:
     """Grade ``submissions``; feedback goes to ``out/feedback``. Rows come back sorted.
 
     Outcomes are cached in ``out/.cache``; with ``reuse`` an unchanged submission is not graded
-    again.
+    again. ``prewarm`` forks kernels from a pre-warmed process (see ``autograde.kernel.zygote``);
+    without it every kernel is a new Python (slower, the same grades).
     """
     assignments = sorted({s.assignment for s in submissions})
     points = {a: engine.test_cells(course.source_notebook(a)) for a in assignments}
@@ -113,7 +101,7 @@ def grade_submissions(
                     submission.assignment,
                     None,
                     max_score,
-                    ERROR,
+                    Status.ERROR,
                     submission.problem,
                 )
             )
@@ -124,13 +112,20 @@ def grade_submissions(
                     submission.assignment,
                     0.0,
                     max_score,
-                    MISSING,
+                    Status.MISSING,
                     f"nothing submitted ({submission.note})",
                 )
             )
         elif problem:
             rows.append(
-                Row(submission.student, submission.assignment, None, max_score, ERROR, problem)
+                Row(
+                    submission.student,
+                    submission.assignment,
+                    None,
+                    max_score,
+                    Status.ERROR,
+                    problem,
+                )
             )
         else:
             to_grade.append(submission)
@@ -147,6 +142,7 @@ def grade_submissions(
             jobs,
             progress,
             on_done=lambda n, outcome: store.put(keys[pending[n]], outcome),
+            prewarm=prewarm,
         )
         outcomes.update(zip(pending, fresh, strict=True))
 
@@ -160,7 +156,9 @@ def grade_submissions(
     return sorted(rows, key=lambda row: (row.student, row.assignment))
 
 
-def _run_workers(course, submissions, limits, jobs, progress, on_done) -> list[worker.Outcome]:
+def _run_workers(
+    course, submissions, limits, jobs, progress, on_done, prewarm=True
+) -> list[Outcome]:
     """Grade ``submissions`` in a pool of workers; ``on_done(index, outcome)`` as each ends."""
     assignments = sorted({s.assignment for s in submissions})
     # With Landlock the kernels cannot write the solutions at all. Without it, they are checked
@@ -172,7 +170,7 @@ def _run_workers(course, submissions, limits, jobs, progress, on_done) -> list[w
             max_workers=max(1, jobs),
             mp_context=get_context("spawn"),
             initializer=worker.start,
-            initargs=(str(work / "worker.log"),),
+            initargs=(str(work / "worker.log"), prewarm),
         ) as pool:
             # Every grading run starts from the instructor's current source.
             templates = dict(
@@ -200,18 +198,18 @@ def _run_workers(course, submissions, limits, jobs, progress, on_done) -> list[w
             return _wait(futures, enabled=progress, on_done=on_done)
 
 
-def _row(submission: Submission, outcome: worker.Outcome, points, manual, out: Path) -> Row:
+def _row(submission: Submission, outcome: Outcome, points, manual, out: Path) -> Row:
     max_score = sum(points[submission.assignment].values())
-    row = Row(submission.student, submission.assignment, None, max_score, GRADED)
+    row = Row(submission.student, submission.assignment, None, max_score, Status.GRADED)
     row.cells = {cell.grade_id: cell for cell in outcome.cells}
     if outcome.cells:
         row.score = sum(cell.score for cell in outcome.cells)
     notes = [submission.note] if submission.note else []
     if outcome.flags:
-        row.status = FLAGGED
+        row.status = Status.FLAGGED
         notes.append("flagged: " + "; ".join(outcome.flags))
     elif outcome.error:
-        row.status = ERROR
+        row.status = Status.ERROR
     if outcome.error:
         notes.append(outcome.error)
     notes += outcome.notes
@@ -222,7 +220,7 @@ def _row(submission: Submission, outcome: worker.Outcome, points, manual, out: P
             if c.score < c.max_score
         ]
         notes.append(f"lost points in {', '.join(lost)}" if lost else "all tests passed")
-    if manual[submission.assignment] and row.status == GRADED:
+    if manual[submission.assignment] and row.status == Status.GRADED:
         phrase = report.points_phrase(manual[submission.assignment])
         notes.append(f"written answers ({phrase}) to grade by hand")
     row.detail = "; ".join(notes)
@@ -230,7 +228,9 @@ def _row(submission: Submission, outcome: worker.Outcome, points, manual, out: P
         destination = _feedback_path(out, row)
         destination.parent.mkdir(parents=True, exist_ok=True)
         page = outcome.feedback
-        destination.write_bytes(page if row.status == GRADED else report.with_banner(page, row))
+        destination.write_bytes(
+            page if row.status == Status.GRADED else report.with_banner(page, row)
+        )
         row.feedback = destination
     return row
 
@@ -261,10 +261,10 @@ def _unreadable(notebook: Path) -> str | None:
     return None
 
 
-def _wait(futures: list, *, enabled: bool, on_done) -> list[worker.Outcome]:
+def _wait(futures: list, *, enabled: bool, on_done) -> list[Outcome]:
     """Every outcome, in submission order; the bar moves and ``on_done`` runs as each ends."""
     index = {future: i for i, future in enumerate(futures)}
-    outcomes: list[worker.Outcome | None] = [None] * len(futures)
+    outcomes: list[Outcome | None] = [None] * len(futures)
     with tqdm(
         total=len(futures),
         desc="grading",
@@ -276,7 +276,7 @@ def _wait(futures: list, *, enabled: bool, on_done) -> list[worker.Outcome]:
             try:
                 outcome = future.result()
             except Exception as error:  # noqa: BLE001 - a dead worker must not lose the row
-                outcome = worker.Outcome(
+                outcome = Outcome(
                     error=f"the grading process failed ({type(error).__name__}); run grade again"
                 )
             else:

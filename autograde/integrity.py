@@ -21,6 +21,8 @@ import copy
 import re
 from dataclasses import dataclass, field
 
+from autograde import notebook as notebook_format
+
 # The guard's call atop a test cell of the grading template (see add_guard below).
 _GUARD_LINE = re.compile(r"^_autograde_guard_[0-9a-f]+[.(].*\n?", re.MULTILINE)
 
@@ -32,16 +34,12 @@ class Rebuilt:
     problem: str = ""  # why the submission cannot be graded at all
 
 
-def _meta(cell: dict) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return source if isinstance(source, str) else "".join(source)
+_meta = notebook_format.nbgrader
+_source = notebook_format.source
 
 
 def _is_answer(cell: dict) -> bool:
+    """Anything the student writes: code answers and written answers alike."""
     return bool(_meta(cell).get("solution"))
 
 
@@ -152,7 +150,7 @@ def _as_plain_cell(cell: dict) -> dict:
     return plain
 
 
-# --- the integrity guard (see kernel_guard.py, which runs inside the kernel) ----------------------
+# --- the integrity guard (see kernel/guard.py, which runs inside the kernel) ---------------------
 
 GUARD_CELL_ID = "autograde_guard"
 
@@ -182,7 +180,7 @@ def _hidden_cell(grade_id: str, source: str) -> dict:
 
 
 def add_guard(source: dict, token: str) -> dict:
-    """The instructor's source with the guard (see kernel_guard.py).
+    """The instructor's source with the guard (see kernel/guard.py).
 
     A hidden first cell installs it before any student code; a hidden cell after the setup cell
     (the first locked code cell) records the modules it imported; every test cell calls it at
@@ -191,9 +189,8 @@ def add_guard(source: dict, token: str) -> dict:
     name = guard_name(token)
     guarded = copy.deepcopy(source)
     for cell in guarded["cells"]:
-        meta = _meta(cell)
-        if meta.get("grade") and not meta.get("solution"):
-            check = f"{name}({meta['grade_id']!r})"
+        if notebook_format.is_test(cell):
+            check = f"{name}({_meta(cell)['grade_id']!r})"
             cell["source"] = f"{check}\n{_source(cell).rstrip()}\n{check}\n"
     setup = next(
         (
@@ -207,7 +204,7 @@ def add_guard(source: dict, token: str) -> dict:
         bindings = _hidden_cell(f"{GUARD_CELL_ID}_bindings", f"{name}.remember(globals())\n")
         guarded["cells"].insert(setup + 1, bindings)
     install = (
-        f"from autograde.kernel_guard import install\n{name} = install({token!r})\ndel install\n"
+        f"from autograde.kernel.guard import install\n{name} = install({token!r})\ndel install\n"
     )
     guarded["cells"].insert(0, _hidden_cell(GUARD_CELL_ID, install))
     return guarded

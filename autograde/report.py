@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from autograde.grading import Row
+from autograde import notebook
+from autograde.datatypes import Row, Status
 
 COLUMNS = ["student", "assignment", "score", "max_score", "status", "detail"]
 
@@ -70,20 +68,15 @@ def table(rows: list[Row], *, detail_width: int = 70) -> str:
 
 def manual_points(source_notebook: Path) -> float:
     """Points of the answers graded by hand (written questions) in a source notebook."""
-    total = 0.0
-    for cell in json.loads(source_notebook.read_text(encoding="utf-8"))["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and meta.get("solution"):
-            total += float(meta.get("points", 0))
-    return total
+    return sum(notebook.written_answers(notebook.read(source_notebook)).values())
 
 
 _WHAT_TO_DO = {
-    "missing": "No notebook was found for this assignment. If you did submit one, check that it "
-    "was uploaded as the .ipynb file and contact your instructor.",
-    "error": "Fix the problem above, run the whole notebook top to bottom (Kernel → Restart "
+    Status.MISSING: "No notebook was found for this assignment. If you did submit one, check "
+    "that it was uploaded as the .ipynb file and contact your instructor.",
+    Status.ERROR: "Fix the problem above, run the whole notebook top to bottom (Kernel → Restart "
     "Kernel and Run All Cells) to check it finishes, and resubmit.",
-    "flagged": "Your submission was set aside for your instructor to review.",
+    Status.FLAGGED: "Your submission was set aside for your instructor to review.",
 }
 
 

@@ -25,24 +25,15 @@ import secrets
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from autograde import engine, integrity, sandbox
-from autograde.kernel_guard import MARKER
-from autograde.watchdog import Watchdog
-
-MAX_FEEDBACK_BYTES = 5 * 2**20
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use while it is graded."""
-
-    cell_timeout: int | None = None  # seconds; None: autograde/nbgrader_config.py decides
-    notebook_timeout: float = 600.0  # seconds for the whole notebook
-    memory_bytes: int = 4 * 2**30  # all of the submission's processes together
-    processes: int = 64  # processes (not threads) alive at once
+from autograde import engine, integrity
+from autograde import notebook as notebook_format
+from autograde.datatypes import CellScore, Limits, Outcome
+from autograde.kernel import provisioner, sandbox
+from autograde.kernel.guard import MARKER
+from autograde.kernel.watchdog import Watchdog
 
 
 @dataclass(frozen=True)
@@ -70,17 +61,12 @@ class Job:
     protected: tuple[str, ...] = ()  # folders student code must not change (the solutions)
 
 
-@dataclass
-class Outcome:
-    cells: list[engine.CellScore] = field(default_factory=list)
-    feedback: bytes = b""  # the feedback page; empty when there is none
-    error: str = ""  # why the notebook could not be graded fully
-    flags: list[str] = field(default_factory=list)  # cheating the grader detected
-    notes: list[str] = field(default_factory=list)  # repairs and other things worth knowing
+def start(log_path: str, prewarm: bool = True) -> None:
+    """Pool initializer: send nbgrader's chatter to a log file; use the sandbox kernel.
 
-
-def start(log_path: str) -> None:
-    """Pool initializer: send nbgrader's chatter to a log file; use the sandbox kernel."""
+    With ``prewarm`` (Linux), kernels are forked from a zygote that has imported the heavy
+    modules once (``autograde.kernel.zygote``), instead of started as new Pythons.
+    """
     warnings.filterwarnings("ignore")
     descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(descriptor, 1)
@@ -88,6 +74,10 @@ def start(log_path: str) -> None:
     share = Path(log_path).parent / "share"
     sandbox.install_kernelspec(share)
     os.environ["JUPYTER_PATH"] = str(share)
+    provisioner.register()
+    if prewarm and provisioner.can_prewarm():
+        folder = Path(tempfile.mkdtemp(prefix="zygote-", dir=Path(log_path).parent))
+        provisioner.start_zygote(folder)
 
 
 def prepare(solutions: str, assignment: str) -> Template:
@@ -128,17 +118,16 @@ def grade_one(job: Job) -> Outcome:
     before = _fingerprints(job.protected)
     limits = job.limits
     os.environ[sandbox.ENV_VAR] = sandbox.KernelLimits(
-        # Address space is not memory: torch reserves far more than it touches (thread stacks,
-        # malloc arenas), and a kernel that hits this limit inside C++ dies instead of raising
-        # MemoryError. So it is only a backstop, well above what the watchdog enforces on the
-        # memory actually used.
-        memory_bytes=2 * limits.memory_bytes + 2 * 2**30,
+        memory_bytes=limits.address_space_bytes,
+        file_bytes=limits.file_bytes,
         sandbox=str(run / "sandbox"),
     ).to_env()
+    zygote = provisioner.current_zygote()
     watchdog = Watchdog(
         memory_bytes=limits.memory_bytes,
         processes=limits.processes,
         seconds=limits.notebook_timeout,
+        root=zygote.pid if zygote else None,
     )
     course = run / "course"
     watchdog.start()
@@ -150,6 +139,7 @@ def grade_one(job: Job) -> Outcome:
             course,
             timeout=limits.cell_timeout,
             kernel_name=sandbox.KERNEL_NAME,
+            output_chars=limits.output_chars,
         )
     except engine.NbgraderFailed as failure:
         outcome.error = _limit_message(watchdog) or explain_failure(str(failure))
@@ -188,7 +178,7 @@ def grade_one(job: Job) -> Outcome:
     )
     try:
         page = engine.feedback(course, assignment).read_bytes()
-        outcome.feedback = page[:MAX_FEEDBACK_BYTES]
+        outcome.feedback = page[: limits.feedback_bytes]
     except Exception as error:  # noqa: BLE001 - the grade stands without a feedback page
         outcome.notes.append(f"no feedback page ({type(error).__name__})")
     return outcome
@@ -198,13 +188,12 @@ def grade_one(job: Job) -> Outcome:
 
 
 def _test_id(cell: dict) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-    return meta.get("grade_id") if meta.get("grade") and not meta.get("solution") else None
+    return notebook_format.nbgrader(cell)["grade_id"] if notebook_format.is_test(cell) else None
 
 
 def scores_from_outputs(
     executed: dict, tests: dict[str, float], zero_from: int | None = None
-) -> list[engine.CellScore]:
+) -> list[CellScore]:
     """Each test cell scores its points if it shows no error, else 0.
 
     This is nbgrader's rule without its quirks: output on stderr (a warning) does not fail a
@@ -220,7 +209,7 @@ def scores_from_outputs(
             passed[grade_id] = ok and (zero_from is None or index < zero_from)
     return sorted(
         (
-            engine.CellScore(gid, points if passed.get(gid) else 0.0, points)
+            CellScore(gid, points if passed.get(gid) else 0.0, points)
             for gid, points in tests.items()
         ),
         key=lambda cell: cell.grade_id,

@@ -9,7 +9,7 @@ import pytest
 from make_course import toy_notebook
 
 from autograde import integrity
-from autograde.kernel_guard import MARKER, install
+from autograde.kernel.guard import MARKER, install
 
 
 def cell_ids(notebook: dict) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from autograde.grading import Row
+from autograde.datatypes import Row
 from autograde.report import points, table, with_banner, write_csv, write_error_feedback
 
 

@@ -29,11 +29,11 @@ from redteam import (
 )
 
 from autograde.course import Course
-from autograde.grading import Row, grade_submissions
+from autograde.datatypes import Limits, Row
+from autograde.grading import grade_submissions
 from autograde.release import release
 from autograde.report import write_csv
 from autograde.submissions import find_submissions
-from autograde.worker import Limits
 
 pytestmark = pytest.mark.slow
 

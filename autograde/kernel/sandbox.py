@@ -1,12 +1,15 @@
 """Start a student's kernel with resource limits and a home of its own.
 
 nbgrader starts kernels from a kernelspec; the grader points it at one whose command is
-``python -m autograde.sandbox CONNECTION_FILE``. Before it becomes the ipykernel process, this
-launcher sets resource limits (address space, file size, no core dumps), so that a memory bomb
-or a runaway file fails inside the notebook instead of taking the grading machine down, and
+``python -m autograde.kernel.sandbox CONNECTION_FILE``. Before it becomes the ipykernel process,
+this launcher sets resource limits (address space, file size, no core dumps), so that a memory
+bomb or a runaway file fails inside the notebook instead of taking the grading machine down, and
 gives the kernel an environment without the grader's settings, whose home, temporary folder and
 caches are the submission's own scratch folder. Where Linux offers Landlock, the kernel may then
 write only in that folder and its notebook's folder (see ``landlock.py``).
+
+The same steps run in a process forked from the pre-warmed ``zygote`` (the usual path on Linux,
+see ``zygote.py``); this module's ``launch`` starts a fresh Python instead (elsewhere).
 
 The worker passes the limits in the environment variable ``AUTOGRADE_SANDBOX`` (JSON of
 :class:`KernelLimits`). Limits on the submission's processes taken together (total memory, process
@@ -23,10 +26,12 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograde import landlock
+from autograde.kernel import landlock
 
 KERNEL_NAME = "autograde-sandbox"
 ENV_VAR = "AUTOGRADE_SANDBOX"
+PROVISIONER_NAME = "autograde-zygote"
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,11 @@ def install_kernelspec(share: Path) -> Path:
     folder = share / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "autograde.sandbox", "{connection_file}"],
+        "argv": [sys.executable, "-m", "autograde.kernel.sandbox", "{connection_file}"],
         "display_name": "Python 3 (autograde sandbox)",
         "language": "python",
+        # Started by forking the worker's pre-warmed zygote when there is one (provisioner.py).
+        "metadata": {"kernel_provisioner": {"provisioner_name": PROVISIONER_NAME}},
     }
     (folder / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
     return folder
@@ -106,20 +113,25 @@ def _set_limit(kind: int, value: int) -> None:
     resource.setrlimit(kind, (value, value))
 
 
-def launch(connection_file: str) -> None:
-    """Become the limited ipykernel process (never returns)."""
-    limits = KernelLimits.from_env(os.environ.pop(ENV_VAR))
+def enter(connection_file: str, environment: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Put this process into the kernel's sandbox; return its connection file and environment.
+
+    ``environment`` is the one the kernel was started with: it carries the limits in
+    ``AUTOGRADE_SANDBOX``. After this call the process has its resource limits and (on Linux
+    5.13+) Landlock rules; the caller then becomes the kernel with the returned environment.
+    """
+    limits = KernelLimits.from_env(environment[ENV_VAR])
     sandbox = Path(limits.sandbox)
     (sandbox / "tmp").mkdir(parents=True, exist_ok=True)
     connection = sandbox / "kernel-connection.json"
     shutil.copyfile(connection_file, connection)
 
-    environment = {
+    kernel_environment = {
         key: value
-        for key, value in os.environ.items()
+        for key, value in environment.items()
         if not key.startswith(("AUTOGRADE_", "JUPYTER_"))
     }
-    environment.update(
+    kernel_environment.update(
         HOME=str(sandbox),
         TMPDIR=str(sandbox / "tmp"),
         MPLCONFIGDIR=str(sandbox / "matplotlib"),
@@ -130,14 +142,13 @@ def launch(connection_file: str) -> None:
     _set_limit(resource.RLIMIT_FSIZE, limits.file_bytes)
     _set_limit(resource.RLIMIT_CORE, 0)
     landlock.restrict([str(sandbox), os.getcwd(), "/dev"], readable_for_kernels())
-    argv = [
-        sys.executable,
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        str(connection),
-        "--HistoryManager.hist_file=:memory:",
-    ]
+    return str(connection), kernel_environment
+
+
+def launch(connection_file: str) -> None:
+    """Become the limited ipykernel process in a fresh Python (never returns)."""
+    connection, environment = enter(connection_file, dict(os.environ))
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", connection, *KERNEL_ARGUMENTS]
     os.execve(sys.executable, argv, environment)
 
 

@@ -48,6 +48,7 @@ class Watchdog(threading.Thread):
         processes: int,
         seconds: float,
         poll: float = 0.2,
+        root: int | None = None,
     ):
         super().__init__(daemon=True)
         self.memory_bytes = memory_bytes
@@ -57,12 +58,14 @@ class Watchdog(threading.Thread):
         self.reason: str | None = None
         self._stop_event = threading.Event()
         self._started_at = time.monotonic()
-        self._worker = psutil.Process()
+        # The submission's processes are the descendants of ``root``: this worker when kernels
+        # are started as its children, the zygote (never counted itself) when they are forked.
+        self._root = psutil.Process(root)
 
     def watched(self) -> list[psutil.Process]:
-        """The submission's processes: every descendant of this worker (the kernel and its kids)."""
+        """The submission's processes: every descendant of the root (the kernel and its kids)."""
         try:
-            return self._worker.children(recursive=True)
+            return self._root.children(recursive=True)
         except psutil.Error:
             return []
 

@@ -1,0 +1,157 @@
+"""A pre-warmed process that student kernels are forked from.
+
+Starting a kernel the usual way costs seconds before the first cell runs: a fresh Python imports
+ipykernel, then the notebook's setup cell imports torch, NumPy, matplotlib and gymnasium, and the
+first optimiser pulls in ``torch._dynamo``. Paid for every submission, every mutant and every
+red-team case, that was most of the grading time. A grading worker therefore starts one zygote:
+a plain Python that imports those modules once, at start, and then only waits on a Unix socket.
+For each kernel the worker asks it to ``fork``; the child puts itself in the sandbox (resource
+limits, Landlock, a clean environment: ``sandbox.enter``, exactly as the exec launcher does) and
+becomes an ipykernel in-process, with the heavy modules already in memory (shared copy-on-write).
+
+Isolation is unchanged: the zygote never holds grading data (no template, no gradebook, no
+submission), the child enters the sandbox before any student code runs, and the integrity guard
+is installed by the notebook's first hidden cell as before. The zygote is a child subreaper, so
+a process a kernel detaches (a double fork, a new session) stays in the zygote's tree, where the
+worker's watchdog finds and kills it when the submission ends.
+
+Protocol: one JSON request per connection, ``{"connection_file", "env", "cwd"}``; the reply is
+``{"pid": <kernel pid>}`` or ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import random
+import signal
+import socket
+import sys
+import traceback
+
+# What a notebook's setup cell and first optimiser import: worth paying for once, not per kernel.
+# Never anything that touches a GPU: CUDA cannot be used again in a forked child.
+PRELOAD = [
+    "ipykernel.kernelapp",
+    "numpy",
+    "torch",
+    "torch._dynamo",
+    "torch.nn.functional",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "matplotlib_inline.backend_inline",
+    "gymnasium",
+    "gymnasium.envs.classic_control",
+    "tqdm.auto",
+]
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _reap(signum=None, frame=None) -> None:
+    """Collect every child that has exited: kernels, and orphans of kernels (we are the reaper)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import what can be imported; return the modules that could not (a course without torch)."""
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a missing optional module only costs speed
+            missing.append(name)
+    return missing
+
+
+def serve(socket_path: str) -> None:
+    """Import, then fork a kernel for every request on ``socket_path`` until the worker goes."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker died: so do we
+    preload(PRELOAD)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    signal.signal(signal.SIGCHLD, _reap)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path + ".tmp")
+    os.rename(socket_path + ".tmp", socket_path)  # the worker waits for this name: we are ready
+    listener.listen()
+    while True:
+        connection, _ = listener.accept()
+        with connection:
+            try:
+                request = json.loads(_read_all(connection))
+            except ValueError as error:
+                connection.sendall(json.dumps({"error": f"bad request: {error}"}).encode())
+                continue
+            pid = os.fork()
+            if pid == 0:
+                connection.close()
+                listener.close()
+                _become_kernel(request)  # never returns
+            connection.sendall(json.dumps({"pid": pid}).encode())
+
+
+def _read_all(connection: socket.socket) -> bytes:
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _become_kernel(request: dict) -> None:
+    """In the forked child: enter the sandbox, then run an ipykernel here (never returns)."""
+    status = 1
+    try:
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setpgid(0, 0)  # its own process group: interrupts and kills reach its children too
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        os.chdir(request["cwd"])
+
+        from autograde.kernel import sandbox
+
+        connection, environment = sandbox.enter(request["connection_file"], request["env"])
+        os.environ.clear()
+        os.environ.update(environment)
+        _reseed()
+        arguments = ["-f", connection, *sandbox.KERNEL_ARGUMENTS]
+        sys.argv = ["ipykernel_launcher", *arguments]
+
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(arguments)
+        app.start()
+        status = 0
+    except BaseException:  # noqa: BLE001 - whatever happens, this process must not return
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def _reseed() -> None:
+    """Fresh random states, as a new process would have (the zygote's are shared by all forks)."""
+    seed = int.from_bytes(os.urandom(8), "little")
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed % 2**63)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
