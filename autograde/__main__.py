@@ -1,12 +1,13 @@
-"""Command line of the instructor tool: ``python -m autograde {release,grade,check,demo}``."""
+"""The instructor tool's command line: ``python -m autograde COMMAND`` (see ``--help``)."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
-from autograde.course import Course, UsageError
+from autograde.course import Course, Stopped, UsageError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,9 +19,21 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("autograde: interrupted", file=sys.stderr)
-        return 130
+    except ModuleNotFoundError as error:
+        print(
+            f"autograde: error: this Python ({sys.executable}) lacks the workbook's "
+            f"dependencies (no module named {error.name!r}); run the tool with the project's "
+            "environment, e.g. `.venv/bin/python -m autograde ...` (see the README's set-up)",
+            file=sys.stderr,
+        )
+        return 2
+    except (KeyboardInterrupt, Stopped) as error:
+        signum = getattr(error, "signum", signal.SIGINT)
+        print(
+            "autograde: stopped; what was graded is kept, and the next run resumes from there",
+            file=sys.stderr,
+        )
+        return 128 + signum
 
 
 def _release(course: Course, args) -> int:
@@ -50,6 +63,8 @@ def _grade(course: Course, args) -> int:
         limits=limits,
         progress=not args.quiet,
         reuse=not args.force,
+        scheduler=args.scheduler,
+        show_test_code=args.show_test_code,
     )
     rows = graded.rows
     for warning in graded.warnings:
@@ -59,7 +74,23 @@ def _grade(course: Course, args) -> int:
     reused = sum(row.reused for row in rows)
     if reused:
         print(f"{reused} unchanged submissions taken from the last run (--force grades them again)")
-    print(f"wrote {args.out / 'grades.csv'} ({len(rows)} rows), feedback in {args.out}/feedback")
+    print(
+        f"gradebook {args.out}: this run {len(rows)} rows; grades.csv and grades_by_student.csv "
+        f"rewritten, feedback in {args.out}/feedback"
+    )
+    return 0
+
+
+def _manual(course: Course, args) -> int:
+    from autograde import manual
+
+    if args.action == "export":
+        (assignment,) = course.resolve([args.target])
+        folder = manual.export(course, args.out, assignment, anonymous=args.anonymous)
+        print(f"wrote {folder / 'answers.html'} (read) and {folder / 'grades.csv'} (fill in)")
+    else:
+        changed = manual.import_grades(course, args.out, Path(args.target))
+        print(f"imported {changed} grades into {args.out}; grades.csv and feedback updated")
     return 0
 
 
@@ -146,7 +177,37 @@ def _parser() -> argparse.ArgumentParser:
         help="grade everything again (default: reuse the results of unchanged submissions)",
     )
     grade.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes",
+    )
+    grade.add_argument(
+        "--show-test-code",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show the test cells' code (hidden tests included) in feedback "
+        "(default: hidden, or as the gradebook had it)",
+    )
     grade.set_defaults(run=_grade)
+
+    manual = commands.add_parser(
+        "manual", help="grade written answers by hand: export them, import the points"
+    )
+    manual.add_argument("action", choices=["export", "import"])
+    manual.add_argument(
+        "target", metavar="ASSIGNMENT|SHEET", help="export: the assignment; import: grades.csv"
+    )
+    manual.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build/graded"),
+        help="the gradebook folder (as given to grade; default: build/graded)",
+    )
+    manual.add_argument(
+        "--anonymous", action="store_true", help="export: hide the students' names from graders"
+    )
+    manual.set_defaults(run=_manual)
 
     check = commands.add_parser(
         "check",

@@ -46,7 +46,8 @@ def key(notebook: Path, source_notebook: Path, limits: Limits) -> str:
 
 
 class Cache:
-    """Outcomes on disk: ``<folder>/<key>.json`` and, with feedback, ``<key>.html``."""
+    """Outcomes on disk: ``<folder>/<key>.json`` and, when there is one, the graded notebook
+    ``<key>.ipynb`` (the feedback page is made from it, again whenever grades change)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -55,16 +56,23 @@ class Cache:
         path = self.folder / f"{entry}.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            page = self.folder / f"{entry}.html"
+            notebook = self.folder / f"{entry}.ipynb"
             return Outcome(
                 cells=[CellScore(**cell) for cell in data["cells"]],
-                feedback=page.read_bytes() if page.exists() else b"",
+                executed=notebook.read_bytes() if notebook.exists() else b"",
                 error=data["error"],
                 flags=data["flags"],
                 notes=data["notes"],
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None  # absent or unreadable: grade it again
+
+    def executed(self, entry: str) -> dict | None:
+        """The graded notebook of an entry, or None."""
+        try:
+            return json.loads((self.folder / f"{entry}.ipynb").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
 
     def put(self, entry: str, outcome: Outcome) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -74,8 +82,8 @@ class Cache:
             "flags": outcome.flags,
             "notes": outcome.notes,
         }
-        if outcome.feedback:
-            (self.folder / f"{entry}.html").write_bytes(outcome.feedback)
+        if outcome.executed:
+            (self.folder / f"{entry}.ipynb").write_bytes(outcome.executed)
         # The JSON last: an entry counts only once it is complete.
         temporary = self.folder / f"{entry}.json.tmp"
         temporary.write_text(json.dumps(data), encoding="utf-8")

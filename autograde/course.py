@@ -10,6 +10,32 @@ class UsageError(Exception):
     """A mistake in how the tool was called; shown as one line, exit status 2."""
 
 
+class Stopped(Exception):
+    """The run was interrupted (Ctrl-C or SIGTERM); what finished is kept."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
+def closest(name: str, known: list[str]) -> str | None:
+    """The known name ``name`` most likely meant (a typo, or a prefix such as "01"), if any."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    if not close and name:
+        close = [k for k in known if k.startswith(name)][:1]
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, known: list[str], *, or_list: bool = True) -> str:
+    """' (did you mean '01_log_derivative_trick'?)', else the list of what is known (or '')."""
+    match = closest(name, known)
+    if match:
+        return f" (did you mean {match!r}?)"
+    return f" (known: {', '.join(known) or 'none'})" if or_list else ""
+
+
 @dataclass(frozen=True)
 class Course:
     root: Path
@@ -42,12 +68,9 @@ class Course:
         known = self.assignments()
         if not names:
             return known
-        unknown = [name for name in names if name not in known]
-        if unknown:
-            raise UsageError(
-                f"unknown assignment {', '.join(map(repr, unknown))} "
-                f"(known: {', '.join(known) or 'none'})"
-            )
+        for name in names:
+            if name not in known:
+                raise UsageError(f"unknown assignment {name!r}{did_you_mean(name, known)}")
         return list(dict.fromkeys(names))
 
     def source_notebook(self, assignment: str) -> Path:

@@ -57,12 +57,20 @@ class CellScore:
     max_score: float
 
 
+@dataclass(frozen=True)
+class WrittenGrade:
+    """The instructor's grade of one written answer."""
+
+    points: float
+    comment: str = ""
+
+
 @dataclass
 class Outcome:
     """What grading one submission gave, before it becomes a row."""
 
     cells: list[CellScore] = field(default_factory=list)
-    feedback: bytes = b""  # the feedback page; empty when there is none
+    executed: bytes = b""  # the graded notebook (JSON), for the feedback page; may be empty
     error: str = ""  # why the notebook could not be graded fully
     flags: list[str] = field(default_factory=list)  # cheating the grader detected
     notes: list[str] = field(default_factory=list)  # repairs and other things worth knowing
@@ -70,7 +78,11 @@ class Outcome:
 
 @dataclass
 class Row:
-    """One line of grades.csv, plus the per-test-cell scores that `check` looks at."""
+    """One (student, assignment) of the gradebook: a line of grades.csv and what lies behind it.
+
+    ``score`` and ``max_score`` count the autograded tests; the written answers are graded by
+    hand, later (``written``, one entry per graded answer); ``total`` exists once all are.
+    """
 
     student: str
     assignment: str
@@ -79,5 +91,31 @@ class Row:
     status: Status
     detail: str = ""
     cells: dict[str, CellScore] = field(default_factory=dict)
+    written_max: dict[str, float] = field(default_factory=dict)  # grade_id -> points
+    written: dict[str, WrittenGrade] = field(default_factory=dict)  # graded by hand so far
+    answers: dict[str, str] = field(default_factory=dict)  # the student's written answers
+    key: str = ""  # the cache entry of the grading outcome (the graded notebook)
+    graded_at: str = ""  # when it was graded (ISO 8601, UTC)
     feedback: Path | None = None
     reused: bool = False  # taken from the cache of an earlier run, not graded again
+
+    @property
+    def written_score(self) -> float | None:
+        """Points of the written answers, once every one of them is graded (else None)."""
+        if not self.written_max or any(g not in self.written for g in self.written_max):
+            return None
+        return sum(self.written[g].points for g in self.written_max)
+
+    @property
+    def total(self) -> float | None:
+        """Autograded plus written points; None while a written answer is not graded yet."""
+        if not self.written_max:
+            return self.score
+        written = self.written_score
+        if written is None:
+            return None
+        return (self.score or 0.0) + written
+
+    @property
+    def total_max(self) -> float:
+        return self.max_score + sum(self.written_max.values())

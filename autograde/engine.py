@@ -27,7 +27,6 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograde import notebook as notebook_format
-from autograde.datatypes import CellScore
 
 # nbgrader shells out to `alembic` and starts kernels as `python`: both must be this
 # environment's, even when the tool is run as `.venv/bin/python -m autograde` without activating.
@@ -130,21 +129,6 @@ def autograde(
     return course / "autograded" / STUDENT_ID / assignment / f"{notebook_id}.ipynb"
 
 
-def feedback(course: Path, assignment: str) -> Path:
-    """Render the feedback page of the notebook autograded in ``course``; return its path."""
-    from nbgrader.converters import GenerateFeedback
-
-    _run(
-        GenerateFeedback,
-        course,
-        course_config(course),
-        assignment_id=assignment,
-        student_id=STUDENT_ID,
-    )
-    notebook_id = only_notebook(course / "source" / assignment).stem
-    return course / "feedback" / STUDENT_ID / assignment / f"{notebook_id}.html"
-
-
 def _autograde_preprocessors(output_chars: int) -> list:
     """nbgrader's own autograde steps, with a cap on output size right after execution."""
     from nbconvert.preprocessors import Preprocessor
@@ -174,37 +158,6 @@ def _autograde_preprocessors(output_chars: int) -> list:
         raise RuntimeError(f"nbgrader's autograde steps have no Execute step: {steps}")
     steps.insert(steps.index(Execute) + 1, LimitOutputChars)
     return steps
-
-
-def read_scores(course: Path, assignment: str) -> list[CellScore]:
-    """Per-cell autograded scores of the submission graded in ``course``.
-
-    Only test cells count; manually graded answers (written questions) are left out.
-    """
-    from nbgrader.api import Gradebook
-
-    source = only_notebook(course / "source" / assignment)
-    tests = test_cells(source)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission_notebook(source.stem, assignment, STUDENT_ID)
-        scores = [
-            CellScore(grade.name, float(grade.auto_score or 0.0), float(grade.max_score))
-            for grade in submission.grades
-            if grade.name in tests
-        ]
-    return sorted(scores, key=lambda cell: cell.grade_id)
-
-
-def record_scores(course: Path, assignment: str, scores: list[CellScore]) -> None:
-    """Write the grader's scores into nbgrader's gradebook, so that feedback shows them."""
-    from nbgrader.api import Gradebook
-
-    notebook_id = only_notebook(course / "source" / assignment).stem
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for cell in scores:
-            grade = gradebook.find_grade(cell.grade_id, notebook_id, assignment, STUDENT_ID)
-            grade.auto_score = cell.score
-        gradebook.db.commit()
 
 
 STATIC_TABLES = [

@@ -1,8 +1,9 @@
 """`python -m autograde grade`: every submission in, one row per (student, assignment) out.
 
-The main process only finds submissions, checks that each file is a readable notebook, and writes
-the results. nbgrader runs in worker processes (``--jobs`` of them): each submission is graded in
-a scratch course folder of its own, and whatever goes wrong there becomes that row's
+The main process only finds submissions, checks that each file is a readable notebook, keeps
+the cache and the gradebook, and renders feedback. Student code runs only in grading processes
+(``--jobs`` of them locally, or the workers of a Dask cluster; see ``pool.py``): each submission
+is graded in a scratch course folder of its own, and whatever goes wrong there becomes that row's
 ``status=error`` with a reason, never a crash of the whole run.
 """
 
@@ -11,18 +12,17 @@ from __future__ import annotations
 import json
 import tempfile
 import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
 from tqdm.auto import tqdm
 
-from autograde import cache, engine, lms, report, worker
+from autograde import cache, lms, pool, report, worker
+from autograde import notebook as notebook_format
 from autograde.course import Course
 from autograde.datatypes import Limits, Outcome, Row, Status
-from autograde.kernel import landlock
+from autograde.gradebook import Gradebook
 from autograde.submissions import Submission, find_submissions
 
 DEFAULT_LIMITS = Limits()
@@ -44,16 +44,22 @@ def grade(
     limits: Limits = DEFAULT_LIMITS,
     progress: bool = True,
     reuse: bool = True,
+    scheduler: str | None = None,
+    show_test_code: bool | None = None,
 ) -> Graded:
-    """Grade a class folder or LMS zip; write ``out/grades.csv`` and ``out/feedback/``.
+    """Grade a class folder or LMS zip into the gradebook in ``out`` (see ``gradebook.py``).
 
     ``assignment`` names the assignment of a Canvas zip when its file names do not tell.
+    ``show_test_code`` shows the test cells' code in feedback (None: as the gradebook had it).
+    Returns this run's rows as they now stand in the gradebook.
     """
     with tempfile.TemporaryDirectory(prefix="autograde-unpacked-") as unpacked:
         warnings: list[str] = []
         folder = submissions
-        if submissions.is_file() and zipfile.is_zipfile(submissions):
-            folder = Path(unpacked)
+        if submissions.is_file() and (
+            submissions.suffix.lower() == ".zip" or zipfile.is_zipfile(submissions)
+        ):
+            folder = Path(unpacked)  # a broken zip fails in unpack, with the zip reader's words
             warnings = lms.unpack(submissions, course.assignments(), folder, assignment)
         found = find_submissions(folder, course.assignments())
         rows = grade_submissions(
@@ -64,9 +70,18 @@ def grade(
             limits=limits,
             progress=progress,
             reuse=reuse,
+            scheduler=scheduler,
         )
-    report.write_csv(rows, out / "grades.csv")
-    return Graded(rows, warnings + found.warnings)
+    book = Gradebook(out)
+    if show_test_code is not None:
+        book.show_test_code = show_test_code
+    changed = book.merge(rows)
+    rendered = book.rows() if show_test_code is not None else changed
+    book.save(rendered=rendered)
+    now = [book.row(r.student, r.assignment) for r in rows]
+    for before, after in zip(rows, now, strict=True):
+        after.reused = before.reused
+    return Graded(now, warnings + found.warnings)
 
 
 def grade_submissions(
@@ -79,54 +94,35 @@ def grade_submissions(
     progress: bool = True,
     reuse: bool = True,
     prewarm: bool = True,
+    scheduler: str | None = None,
 ) -> list[Row]:
-    """Grade ``submissions``; feedback goes to ``out/feedback``. Rows come back sorted.
+    """Grade ``submissions``; their rows, sorted (the gradebook and feedback are the caller's).
 
     Outcomes are cached in ``out/.cache``; with ``reuse`` an unchanged submission is not graded
     again. ``prewarm`` forks kernels from a pre-warmed process (see ``autograde.kernel.zygote``);
-    without it every kernel is a new Python (slower, the same grades).
+    without it every kernel is a new Python (slower, the same grades). ``scheduler`` is the
+    address of a Dask scheduler to grade on (default: ``jobs`` local processes).
     """
     assignments = sorted({s.assignment for s in submissions})
-    points = {a: engine.test_cells(course.source_notebook(a)) for a in assignments}
-    manual = {a: report.manual_points(course.source_notebook(a)) for a in assignments}
+    sources = {a: notebook_format.read(course.source_notebook(a)) for a in assignments}
+    points = {a: notebook_format.test_cells(sources[a]) for a in assignments}
+    written = {a: notebook_format.written_answers(sources[a]) for a in assignments}
     rows: list[Row] = []
     to_grade: list[Submission] = []
     for submission in submissions:
-        max_score = sum(points[submission.assignment].values())
-        problem = _unreadable(submission.notebook) if submission.notebook else None
-        if submission.problem:
-            rows.append(
-                Row(
-                    submission.student,
-                    submission.assignment,
-                    None,
-                    max_score,
-                    Status.ERROR,
-                    submission.problem,
-                )
-            )
+        a = submission.assignment
+        problem = submission.problem or (
+            _unreadable(submission.notebook) if submission.notebook else None
+        )
+        base = Row(submission.student, a, None, sum(points[a].values()), Status.ERROR)
+        base.written_max = dict(written[a])
+        if problem:
+            base.detail = problem
+            rows.append(base)
         elif submission.notebook is None:
-            rows.append(
-                Row(
-                    submission.student,
-                    submission.assignment,
-                    0.0,
-                    max_score,
-                    Status.MISSING,
-                    f"nothing submitted ({submission.note})",
-                )
-            )
-        elif problem:
-            rows.append(
-                Row(
-                    submission.student,
-                    submission.assignment,
-                    None,
-                    max_score,
-                    Status.ERROR,
-                    problem,
-                )
-            )
+            base.score, base.status = 0.0, Status.MISSING
+            base.detail = f"nothing submitted ({submission.note})"
+            rows.append(base)
         else:
             to_grade.append(submission)
 
@@ -135,79 +131,57 @@ def grade_submissions(
     outcomes = {i: store.get(k) for i, k in enumerate(keys)} if reuse else {}
     pending = [i for i in range(len(to_grade)) if outcomes.get(i) is None]
     if pending:
-        fresh = _run_workers(
-            course,
-            [to_grade[i] for i in pending],
-            limits,
-            jobs,
-            progress,
-            on_done=lambda n, outcome: store.put(keys[pending[n]], outcome),
-            prewarm=prewarm,
-        )
+        with tqdm(
+            total=len(pending),
+            desc="grading",
+            unit="notebook",
+            leave=False,
+            disable=not progress,
+        ) as bar:
+
+            def done(n: int, outcome: Outcome) -> None:
+                store.put(keys[pending[n]], outcome)
+                bar.update(1)
+
+            fresh = pool.run(
+                course.solutions,
+                sorted({to_grade[i].assignment for i in pending}),
+                lambda templates: [
+                    worker.Job(
+                        template=templates[to_grade[i].assignment],
+                        notebook=to_grade[i].notebook.read_bytes(),
+                        limits=limits,
+                    )
+                    for i in pending
+                ],
+                jobs=jobs,
+                prewarm=prewarm,
+                scheduler=scheduler,
+                on_done=done,
+            )
         outcomes.update(zip(pending, fresh, strict=True))
 
-    # Written only now that no student code runs any more.
     for i, submission in enumerate(to_grade):
-        rows.append(_row(submission, outcomes[i], points, manual, out))
-        rows[-1].reused = i not in pending
-    for row in rows:
-        if row.feedback is None:
-            row.feedback = report.write_error_feedback(row, _feedback_path(out, row))
+        row = _row(submission, outcomes[i], points, written)
+        row.key = keys[i]
+        row.reused = i not in pending
+        rows.append(row)
     return sorted(rows, key=lambda row: (row.student, row.assignment))
 
 
-def _run_workers(
-    course, submissions, limits, jobs, progress, on_done, prewarm=True
-) -> list[Outcome]:
-    """Grade ``submissions`` in a pool of workers; ``on_done(index, outcome)`` as each ends."""
-    assignments = sorted({s.assignment for s in submissions})
-    # With Landlock the kernels cannot write the solutions at all. Without it, they are checked
-    # after each submission and put back: then do not edit solutions/ while grade runs.
-    protected = () if landlock.abi_version() else (str(course.solutions),)
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
-        work = Path(scratch)
-        with ProcessPoolExecutor(
-            max_workers=max(1, jobs),
-            mp_context=get_context("spawn"),
-            initializer=worker.start,
-            initargs=(str(work / "worker.log"), prewarm),
-        ) as pool:
-            # Every grading run starts from the instructor's current source.
-            templates = dict(
-                zip(
-                    assignments,
-                    pool.map(
-                        worker.prepare, [str(course.solutions)] * len(assignments), assignments
-                    ),
-                    strict=True,
-                )
-            )
-            futures = [
-                pool.submit(
-                    worker.grade_one,
-                    worker.Job(
-                        template=templates[s.assignment],
-                        notebook=str(s.notebook),
-                        run=str(work / "runs" / f"{i:05d}"),
-                        limits=limits,
-                        protected=protected,
-                    ),
-                )
-                for i, s in enumerate(submissions)
-            ]
-            return _wait(futures, enabled=progress, on_done=on_done)
-
-
-def _row(submission: Submission, outcome: Outcome, points, manual, out: Path) -> Row:
-    max_score = sum(points[submission.assignment].values())
-    row = Row(submission.student, submission.assignment, None, max_score, Status.GRADED)
+def _row(submission: Submission, outcome: Outcome, points, written) -> Row:
+    a = submission.assignment
+    row = Row(submission.student, a, None, sum(points[a].values()), Status.GRADED)
+    row.written_max = dict(written[a])
     row.cells = {cell.grade_id: cell for cell in outcome.cells}
     if outcome.cells:
         row.score = sum(cell.score for cell in outcome.cells)
+    if outcome.executed:
+        row.answers = _written_answers(outcome.executed, written[a])
     notes = [submission.note] if submission.note else []
     if outcome.flags:
         row.status = Status.FLAGGED
-        notes.append("flagged: " + "; ".join(outcome.flags))
+        notes.append("; ".join(outcome.flags))
     elif outcome.error:
         row.status = Status.ERROR
     if outcome.error:
@@ -220,28 +194,33 @@ def _row(submission: Submission, outcome: Outcome, points, manual, out: Path) ->
             if c.score < c.max_score
         ]
         notes.append(f"lost points in {', '.join(lost)}" if lost else "all tests passed")
-    if manual[submission.assignment] and row.status == Status.GRADED:
-        phrase = report.points_phrase(manual[submission.assignment])
+    if row.written_max and row.status == Status.GRADED:
+        phrase = report.points_phrase(sum(row.written_max.values()))
         notes.append(f"written answers ({phrase}) to grade by hand")
     row.detail = "; ".join(notes)
-    if outcome.feedback:
-        destination = _feedback_path(out, row)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        page = outcome.feedback
-        destination.write_bytes(
-            page if row.status == Status.GRADED else report.with_banner(page, row)
-        )
-        row.feedback = destination
     return row
 
 
-def _feedback_path(out: Path, row: Row) -> Path:
-    return out / "feedback" / row.student / row.assignment / f"{row.assignment}.html"
+def _written_answers(executed: bytes, written: dict[str, float]) -> dict[str, str]:
+    """The student's text of each written answer in the graded notebook."""
+    try:
+        cells = json.loads(executed)["cells"]
+    except (ValueError, KeyError):
+        return {}
+    return {
+        notebook_format.nbgrader(c)["grade_id"]: notebook_format.source(c)
+        for c in cells
+        if notebook_format.is_written_answer(c)
+        and notebook_format.nbgrader(c)["grade_id"] in written
+    }
 
 
 def _unreadable(notebook: Path) -> str | None:
     """Why ``notebook`` cannot be graded at all, or None if it is a readable notebook."""
-    advice = "open it in JupyterLab, save it, and resubmit the .ipynb file"
+    advice = (
+        "download the notebook again (JupyterLab: File → Download; Colab: File → Download → "
+        "Download .ipynb), check that it opens, and submit that file"
+    )
     try:
         text = notebook.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -250,8 +229,8 @@ def _unreadable(notebook: Path) -> str | None:
         json.loads(text)
     except json.JSONDecodeError as error:
         return (
-            f"not a valid notebook file (broken JSON at line {error.lineno}, "
-            f"column {error.colno}: {error.msg}); {advice}"
+            "not a complete notebook file: it stops being valid notebook JSON at line "
+            f"{error.lineno}, column {error.colno} (cut off while saving or uploading?); {advice}"
         )
     try:
         nbformat.validate(nbformat.reads(text, as_version=4))
@@ -259,28 +238,3 @@ def _unreadable(notebook: Path) -> str | None:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
         return f"not a valid Jupyter notebook ({first_line}); {advice}"
     return None
-
-
-def _wait(futures: list, *, enabled: bool, on_done) -> list[Outcome]:
-    """Every outcome, in submission order; the bar moves and ``on_done`` runs as each ends."""
-    index = {future: i for i, future in enumerate(futures)}
-    outcomes: list[Outcome | None] = [None] * len(futures)
-    with tqdm(
-        total=len(futures),
-        desc="grading",
-        unit="notebook",
-        leave=False,
-        disable=not enabled or not futures,
-    ) as bar:
-        for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except Exception as error:  # noqa: BLE001 - a dead worker must not lose the row
-                outcome = Outcome(
-                    error=f"the grading process failed ({type(error).__name__}); run grade again"
-                )
-            else:
-                on_done(index[future], outcome)
-            outcomes[index[future]] = outcome
-            bar.update(1)
-    return outcomes

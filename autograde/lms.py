@@ -18,7 +18,7 @@ import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from autograde.course import UsageError
+from autograde.course import UsageError, did_you_mean
 
 MAX_FILE_BYTES = 200 * 2**20
 MAX_TOTAL_BYTES = 4 * 2**30
@@ -121,7 +121,9 @@ def _unpack_canvas(
             )
         assignment = named.pop()
     elif assignment not in assignments:
-        raise UsageError(f"unknown assignment {assignment!r} (known: {', '.join(assignments)})")
+        raise UsageError(
+            f"unknown assignment {assignment!r}{did_you_mean(assignment, assignments)}"
+        )
 
     for student, files in matched.items():
         # Several files of one name: the latest submission wins.

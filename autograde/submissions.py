@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde.course import UsageError
+from autograde.course import UsageError, closest, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def find_submissions(folder: Path, assignments: list[str]) -> Found:
     if not folder.exists():
         raise UsageError(f"submissions folder {str(folder)!r} does not exist")
     if not folder.is_dir():
-        raise UsageError(f"{str(folder)!r} is not a folder of submissions")
+        raise UsageError(f"{str(folder)!r} is neither a folder of submissions nor a zip file")
     students = sorted(p for p in folder.iterdir() if p.is_dir() and not _hidden(p))
     submitted = {
         child.name
@@ -50,13 +50,21 @@ def find_submissions(folder: Path, assignments: list[str]) -> Found:
     found = sorted(submitted & set(assignments))
     if not found:
         layout = "<student>/<assignment>/<notebook>.ipynb"
-        seen = ", ".join(sorted(submitted)[:5]) or "none"
+        if any(student.name in assignments for student in students):
+            raise UsageError(
+                f"{str(folder)!r} holds assignment folders, not student folders: pass the "
+                f"folder above, whose sub-folders are the students ({layout})"
+            )
+        seen = sorted(submitted)
+        hint = did_you_mean(seen[0], assignments) if len(seen) == 1 else ""
         raise UsageError(
             f"no submissions in {str(folder)!r}: expected {layout} with an assignment among "
-            f"{', '.join(assignments)} (assignment folders seen: {seen})"
+            f"{', '.join(assignments)} (assignment folders seen: {', '.join(seen[:5]) or 'none'})"
+            f"{hint}"
         )
     warnings = [
         f"{student.name}/{child.name}: not an assignment of this course, not graded"
+        f"{did_you_mean(child.name, assignments, or_list=False) if child.is_dir() else ''}"
         for student in students
         for child in sorted(student.iterdir())
         if not _hidden(child) and child.name not in assignments
@@ -78,7 +86,12 @@ def _submission(student: Path, assignment: str) -> Submission:
     if expected.is_file():
         return Submission(student.name, assignment, expected)
     if not folder.is_dir():
-        return Submission(student.name, assignment, None, "no folder for this assignment")
+        others = [p.name for p in student.iterdir() if p.is_dir() and not _hidden(p)]
+        misnamed = [name for name in others if closest(name, [assignment])]
+        note = "no folder for this assignment"
+        if misnamed:
+            note += f" (there is a folder {misnamed[0]!r}: misnamed? rename it {assignment!r})"
+        return Submission(student.name, assignment, None, note)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not _in_hidden(p, folder))
     notebooks = [p for p in files if p.suffix == ".ipynb"]
     if len(notebooks) == 1:

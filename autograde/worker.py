@@ -12,9 +12,9 @@ One submission goes through:
    restored);
 3. nbgrader's autograde, with the kernel started by ``sandbox.py`` and watched by ``watchdog.py``;
 4. checks of what came out: the guard's findings, cell time-outs and memory errors, test results
-   recomputed from the executed notebook and compared with nbgrader's gradebook, and the
-   instructor's files compared with their bytes before the run (and put back if changed);
-5. the feedback page, without the guard's traces.
+   recomputed from the executed notebook, nbgrader's gradebook compared with the template's, and
+   the instructor's files compared with their bytes before the run (and put back if changed);
+5. the executed notebook, without the guard's traces, for the feedback page.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 from autograde import engine, integrity
 from autograde import notebook as notebook_format
 from autograde.datatypes import CellScore, Limits, Outcome
-from autograde.kernel import provisioner, sandbox
+from autograde.kernel import landlock, provisioner, sandbox
 from autograde.kernel.guard import MARKER
 from autograde.kernel.watchdog import Watchdog
 
@@ -54,30 +54,60 @@ class Template:
 
 @dataclass(frozen=True)
 class Job:
+    """One submission to grade: everything travels as bytes, so a worker may be on any machine."""
+
     template: Template
-    notebook: str  # the submitted file (already checked to be a readable notebook)
-    run: str  # scratch folder for this submission
+    notebook: bytes  # the submitted file (already checked to be a readable notebook)
     limits: Limits = Limits()
-    protected: tuple[str, ...] = ()  # folders student code must not change (the solutions)
 
 
-def start(log_path: str, prewarm: bool = True) -> None:
-    """Pool initializer: send nbgrader's chatter to a log file; use the sandbox kernel.
+_scratch: Path | None = None  # this worker's scratch folder (see start)
 
-    With ``prewarm`` (Linux), kernels are forked from a zygote that has imported the heavy
-    modules once (``autograde.kernel.zygote``), instead of started as new Pythons.
+
+def start(scratch: str, prewarm: bool = True, *, quiet: bool = True) -> None:
+    """Set up a grading process: a scratch folder, the sandbox kernel, maybe the zygote.
+
+    ``quiet`` sends nbgrader's chatter (on stdout and stderr) to ``scratch/worker.log``. With
+    ``prewarm`` (Linux), kernels are forked from a zygote that has imported the heavy modules
+    once (``autograde.kernel.zygote``), instead of started as new Pythons.
     """
+    global _scratch
+    _scratch = Path(scratch)
+    (_scratch / "tmp").mkdir(parents=True, exist_ok=True)
+    # Every temporary file of this process (kernel connection files among them) in the scratch,
+    # which is removed when the process stops, however it stops.
+    os.environ["TMPDIR"] = str(_scratch / "tmp")
+    tempfile.tempdir = None
     warnings.filterwarnings("ignore")
-    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
-    share = Path(log_path).parent / "share"
+    if quiet:
+        descriptor = os.open(_scratch / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(descriptor, 1)
+        os.dup2(descriptor, 2)
+    share = _scratch / "share"
     sandbox.install_kernelspec(share)
     os.environ["JUPYTER_PATH"] = str(share)
     provisioner.register()
     if prewarm and provisioner.can_prewarm():
-        folder = Path(tempfile.mkdtemp(prefix="zygote-", dir=Path(log_path).parent))
-        provisioner.start_zygote(folder)
+        provisioner.start_zygote(Path(tempfile.mkdtemp(prefix="zygote-", dir=_scratch)))
+
+
+def shutdown() -> None:
+    """Stop this grading process's kernels (and all they started) and remove its scratch."""
+    provisioner.stop_zygote()
+    if _scratch is not None:
+        shutil.rmtree(_scratch, ignore_errors=True)
+
+
+def protected_folders() -> tuple[str, ...]:
+    """Folders student code must not change: with Landlock it cannot, so there are none to
+    check; without it, this installation's solutions (checked after each submission and put
+    back: do not edit solutions/ while grade runs there)."""
+    from autograde.course import Course
+
+    if landlock.abi_version():
+        return ()
+    solutions = Course.default().solutions
+    return (str(solutions),) if solutions.is_dir() else ()
 
 
 def prepare(solutions: str, assignment: str) -> Template:
@@ -100,12 +130,22 @@ def prepare(solutions: str, assignment: str) -> Template:
 
 
 def grade_one(job: Job) -> Outcome:
-    run = Path(job.run)
+    """Grade one submission in a scratch folder of its own, removed afterwards."""
+    if _scratch is None:
+        raise RuntimeError("worker.start() was not called in this process")
+    run = Path(tempfile.mkdtemp(prefix="run-", dir=_scratch))
+    try:
+        return _grade(job, run)
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def _grade(job: Job, run: Path) -> Outcome:
     template = job.template.write(run / "template")
     assignment = job.template.assignment
     skeleton_path = engine.only_notebook(template / "release" / assignment)
     rebuilt = integrity.rebuild(
-        json.loads(Path(job.notebook).read_text(encoding="utf-8")),
+        json.loads(job.notebook.decode("utf-8")),
         json.loads(skeleton_path.read_text(encoding="utf-8")),
         assignment=assignment,
     )
@@ -115,7 +155,8 @@ def grade_one(job: Job) -> Outcome:
     to_grade.write_text(json.dumps(rebuilt.notebook), encoding="utf-8")
 
     outcome = Outcome(notes=list(rebuilt.notes))
-    before = _fingerprints(job.protected)
+    protected = protected_folders()
+    before = _fingerprints(protected)
     limits = job.limits
     os.environ[sandbox.ENV_VAR] = sandbox.KernelLimits(
         memory_bytes=limits.address_space_bytes,
@@ -149,7 +190,7 @@ def grade_one(job: Job) -> Outcome:
         executed_path = None
     finally:
         watchdog.stop()
-    outcome.flags += _restore_changed(before, job.protected)
+    outcome.flags += _restore_changed(before, protected)
     if watchdog.reason and not outcome.error:
         outcome.error = _limit_message(watchdog)
     if executed_path is None:
@@ -167,20 +208,12 @@ def grade_one(job: Job) -> Outcome:
         altered = engine.gradebook_fingerprint(course / "gradebook.db") != (
             engine.gradebook_fingerprint(template / "gradebook.db")
         )
-        engine.record_scores(course, assignment, outcome.cells)
     except Exception:  # noqa: BLE001 - an unreadable gradebook is itself a finding
         altered = True
     if altered:
         outcome.flags.append("the gradebook was altered while the notebook ran")
-
-    executed_path.write_text(
-        json.dumps(integrity.remove_guard(executed, job.template.token)), encoding="utf-8"
-    )
-    try:
-        page = engine.feedback(course, assignment).read_bytes()
-        outcome.feedback = page[: limits.feedback_bytes]
-    except Exception as error:  # noqa: BLE001 - the grade stands without a feedback page
-        outcome.notes.append(f"no feedback page ({type(error).__name__})")
+    # The feedback page is made from this by the main process (autograde/feedback.py).
+    outcome.executed = json.dumps(integrity.remove_guard(executed, job.template.token)).encode()
     return outcome
 
 

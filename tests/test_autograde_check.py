@@ -3,10 +3,13 @@ and a strict test that rejects a correct variant, are both reported."""
 
 from __future__ import annotations
 
+import pytest
 from make_course import ASSIGNMENT
 
 from autograde.check import check_assignment
 from autograde.mutants import Mutant
+
+pytestmark = pytest.mark.grading
 
 
 def mutant(function: str, body: str) -> Mutant:

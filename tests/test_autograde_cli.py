@@ -15,6 +15,8 @@ from make_course import ASSIGNMENT
 
 from autograde.notebook import replace_answer
 
+pytestmark = pytest.mark.grading
+
 
 def autograde(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -87,9 +89,10 @@ def test_every_row_has_a_feedback_page(graded):
         assert page.is_file(), student
     broken = (graded / "feedback" / "broken" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "JSON" in broken and "What to do" in broken
-    # nbgrader's own feedback for a graded notebook shows the student's test results.
+    # A graded notebook's page shows each test's result, but not the hidden tests' code.
     half = (graded / "feedback" / "half" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "test_mul" in half
+    assert "<b>test_mul</b>: 0 / 3 points, failed" in half
+    assert "mul(-2, 4) == -8" not in half and "HIDDEN" not in half
 
 
 def test_grading_twice_gives_the_same_csv(toy_course, toy_class, graded, tmp_path):
@@ -112,15 +115,18 @@ def test_grading_twice_gives_the_same_csv(toy_course, toy_class, graded, tmp_pat
     ("args", "message"),
     [
         (["grade", "does-not-exist"], "does not exist"),
-        (["grade", "{course}/solutions/00_toy/00_toy.ipynb"], "not a folder"),
-        (["grade", "{course}/solutions"], "no submissions"),  # wrong layout
+        (["grade", "{course}/solutions/00_toy/00_toy.ipynb"], "neither a folder"),
+        (["grade", "{course}/solutions"], "pass the folder above"),  # one level too deep
+        (["grade", "{course}/broken.zip"], "not a readable zip file"),
+        (["check", "00_tox"], "did you mean '00_toy'"),
         (["check", "99_unknown"], "unknown assignment"),
         (["release", "99_unknown"], "unknown assignment"),
         (["grade", "{course}", "--jobs", "0"], "at least 1"),
     ],
 )
 def test_bad_use_gets_one_line_and_nonzero_exit(toy_course, tmp_path, args, message):
-    args = [arg.format(course=toy_course.root) for arg in args]
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 cut off in the middle of the download")
+    args = [arg.format(course=tmp_path if "zip" in arg else toy_course.root) for arg in args]
     result = autograde("--course", str(toy_course.root), *args, cwd=tmp_path)
     assert result.returncode != 0
     assert message in result.stderr

@@ -119,8 +119,14 @@ def test_a_kernel_forked_from_the_zygote_is_sandboxed_and_stays_in_its_tree(zygo
             daemon = "import os, time\\nos.setsid()\\nif os.fork(): os._exit(0)\\ntime.sleep(300)"
             subprocess.run([sys.executable, "-c", daemon], check=True)
             grader = [name for name in os.environ if name.startswith("AUTOGRADE")]
+            sockets = []
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    sockets.append(os.readlink(f"/proc/self/fd/{{fd}}"))
+                except OSError:  # the descriptor listdir itself used
+                    pass
             print(json.dumps(dict(readable=readable, home=os.environ["HOME"], cwd=os.getcwd(),
-                                  preloaded=preloaded, grader=grader)))
+                                  preloaded=preloaded, grader=grader, sockets=sockets)))
         """)
         outputs = []
         reply = client.execute_interactive(code, timeout=60, output_hook=outputs.append)
@@ -134,6 +140,10 @@ def test_a_kernel_forked_from_the_zygote_is_sandboxed_and_stays_in_its_tree(zygo
     assert printed["home"] == str(tmp_path / "box")
     assert printed["cwd"] == str(notebook_folder)
     assert printed["grader"] == []
+    # The kernel holds no end of the zygote's channel: it cannot ask for kernels of its own.
+    channel_fd = psutil.Process(zygote.pid).cmdline()[-1]
+    channel = os.readlink(f"/proc/{zygote.pid}/fd/{channel_fd}")
+    assert channel.startswith("socket:") and channel not in printed["sockets"]
     assert printed["preloaded"], "the zygote should have imported torch before the fork"
 
     tree = psutil.Process(zygote.pid).children(recursive=True)

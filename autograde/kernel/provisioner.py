@@ -1,8 +1,8 @@
 """The worker's side of the zygote: start it, and a kernel provisioner that forks kernels from it.
 
 jupyter_client starts kernels through *provisioners*; the grader's kernelspec names this one
-(``sandbox.PROVISIONER_NAME``). When the worker has a zygote (``ZYGOTE_ENV`` names its socket),
-a kernel is forked from it instead of started as a new Python (see ``zygote.py``); otherwise
+(``sandbox.PROVISIONER_NAME``). When this process has started a zygote (``start_zygote``), a
+kernel is forked from it instead of started as a new Python (see ``zygote.py``); otherwise
 this behaves exactly like jupyter_client's own local provisioner, running the kernelspec's
 command (``python -m autograde.kernel.sandbox``). Either way the kernel runs ``sandbox.enter``.
 """
@@ -22,54 +22,81 @@ from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 
-ZYGOTE_ENV = "AUTOGRADE_ZYGOTE"
 START_TIMEOUT = 120.0  # seconds for the zygote's imports on a slow, busy machine
 
 
 class Zygote:
-    """A running zygote process, started by (and dying with) the current process."""
+    """A running zygote process, started by (and dying with) the current process.
+
+    The two talk over a socket pair made here: only this process holds the other end, so only
+    this process can ask for kernels.
+    """
 
     def __init__(self, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
-        self.socket_path = str(folder / "zygote.sock")
+        ours, theirs = socket.socketpair()
         environment = dict(os.environ)
-        # Its imports may write caches (matplotlib's font list): into its own folder.
-        environment.update(MPLCONFIGDIR=str(folder / "matplotlib"), HOME=str(folder))
+        # Its imports may write caches (matplotlib's font list, torch's compiler cache
+        # folder): into its own folder, removed with the worker's scratch.
+        (folder / "tmp").mkdir(exist_ok=True)
+        environment.update(
+            MPLCONFIGDIR=str(folder / "matplotlib"), HOME=str(folder), TMPDIR=str(folder / "tmp")
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograde.kernel.zygote", self.socket_path],
+            [sys.executable, "-m", "autograde.kernel.zygote", str(theirs.fileno())],
             stdin=subprocess.DEVNULL,
             env=environment,
+            pass_fds=[theirs.fileno()],
         )
+        theirs.close()
+        self._channel = ours
+        self._messages = ours.makefile("rwb", buffering=0)
+        self._ready = False
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    def _receive(self, timeout: float) -> dict:
+        self._channel.settimeout(timeout)
+        try:
+            line = self._messages.readline()
+        except TimeoutError:
+            raise RuntimeError("the kernel zygote did not answer in time") from None
+        if not line:
+            raise RuntimeError(f"the kernel zygote exited ({self.process.poll()})")
+        return json.loads(line)
+
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while not os.path.exists(self.socket_path):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the kernel zygote exited with {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the kernel zygote did not start in time")
-            time.sleep(0.05)
+        if not self._ready:
+            self._ready = bool(self._receive(timeout).get("ready"))
 
     def fork_kernel(self, connection_file: str, env: dict[str, str], cwd: str) -> int:
         """Ask for a kernel; return its process id (a child of the zygote, not of us)."""
         self.wait_ready()
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-            client.connect(self.socket_path)
-            request = {"connection_file": connection_file, "env": env, "cwd": cwd}
-            client.sendall(json.dumps(request).encode())
-            client.shutdown(socket.SHUT_WR)
-            reply = json.loads(b"".join(iter(lambda: client.recv(65536), b"")))
+        request = {"connection_file": connection_file, "env": env, "cwd": cwd}
+        self._messages.write(json.dumps(request).encode() + b"\n")
+        reply = self._receive(timeout=60)
         if "pid" not in reply:
             raise RuntimeError(f"the kernel zygote could not fork: {reply.get('error')}")
         return int(reply["pid"])
 
     def stop(self) -> None:
+        """Kill every process in the zygote's tree (kernels, and what they started), then it."""
+        import psutil
+
+        try:
+            tree = psutil.Process(self.pid).children(recursive=True)
+        except psutil.Error:
+            tree = []
+        for process in tree:
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
         self.process.kill()
         self.process.wait()
+        self._channel.close()
 
 
 class ForkedProcess:
@@ -160,12 +187,18 @@ def start_zygote(folder: Path) -> Zygote:
     global _zygote
     if _zygote is None:
         _zygote = Zygote(folder)
-        os.environ[ZYGOTE_ENV] = _zygote.socket_path
     return _zygote
 
 
 def current_zygote() -> Zygote | None:
     return _zygote
+
+
+def stop_zygote() -> None:
+    global _zygote
+    if _zygote is not None:
+        _zygote.stop()
+        _zygote = None
 
 
 class ZygoteProvisioner(LocalProvisioner):

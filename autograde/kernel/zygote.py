@@ -11,11 +11,15 @@ becomes an ipykernel in-process, with the heavy modules already in memory (share
 
 Isolation is unchanged: the zygote never holds grading data (no template, no gradebook, no
 submission), the child enters the sandbox before any student code runs, and the integrity guard
-is installed by the notebook's first hidden cell as before. The zygote is a child subreaper, so
-a process a kernel detaches (a double fork, a new session) stays in the zygote's tree, where the
-worker's watchdog finds and kills it when the submission ends.
+is installed by the notebook's first hidden cell as before. Only the worker can ask for a kernel:
+requests come over one end of a socket pair that the worker created and passed to the zygote
+alone (there is no socket anyone could connect to), and each child closes it before it enters
+the sandbox. The zygote is a child subreaper, so a process a kernel detaches (a double fork, a
+new session) stays in the zygote's tree, where the worker's watchdog finds and kills it when the
+submission ends.
 
-Protocol: one JSON request per connection, ``{"connection_file", "env", "cwd"}``; the reply is
+Protocol, one JSON message per line on the socket pair: the zygote says ``{"ready": true}`` once
+its imports are done; then for each request ``{"connection_file", "env", "cwd"}`` it replies
 ``{"pid": <kernel pid>}`` or ``{"error": "..."}``.
 """
 
@@ -76,37 +80,35 @@ def preload(modules: list[str]) -> list[str]:
     return missing
 
 
-def serve(socket_path: str) -> None:
-    """Import, then fork a kernel for every request on ``socket_path`` until the worker goes."""
+def serve(channel_fd: int) -> None:
+    """Import, then fork a kernel for every request on ``channel_fd`` until the worker goes."""
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker died: so do we
+    # Ctrl-C in a terminal reaches its whole process group; the worker decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = socket.socket(fileno=channel_fd)
     preload(PRELOAD)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGCHLD, _reap)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path + ".tmp")
-    os.rename(socket_path + ".tmp", socket_path)  # the worker waits for this name: we are ready
-    listener.listen()
-    while True:
-        connection, _ = listener.accept()
-        with connection:
-            try:
-                request = json.loads(_read_all(connection))
-            except ValueError as error:
-                connection.sendall(json.dumps({"error": f"bad request: {error}"}).encode())
-                continue
-            pid = os.fork()
-            if pid == 0:
-                connection.close()
-                listener.close()
-                _become_kernel(request)  # never returns
-            connection.sendall(json.dumps({"pid": pid}).encode())
+    messages = channel.makefile("rwb", buffering=0)
+    _send(messages, {"ready": True})
+    for line in messages:  # ends when the worker closes its end (or dies)
+        try:
+            request = json.loads(line)
+        except ValueError as error:
+            _send(messages, {"error": f"bad request: {error}"})
+            continue
+        pid = os.fork()
+        if pid == 0:
+            # The kernel must not keep the channel: with it, it could ask for kernels itself.
+            # (The socket's descriptor closes only once its file object is closed too.)
+            messages.close()
+            channel.close()
+            _become_kernel(request)  # never returns
+        _send(messages, {"pid": pid})
 
 
-def _read_all(connection: socket.socket) -> bytes:
-    chunks = []
-    while chunk := connection.recv(65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _send(messages, message: dict) -> None:
+    messages.write(json.dumps(message).encode() + b"\n")
 
 
 def _become_kernel(request: dict) -> None:
@@ -154,4 +156,4 @@ def _reseed() -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(int(sys.argv[1]))
