@@ -14,7 +14,7 @@ import tempfile
 from distributed import Client, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from autograde import worker
+from autograde import worker as grading
 from autograde.datatypes import Outcome
 
 
@@ -26,20 +26,20 @@ class GradingPlugin(WorkerPlugin):
     def __init__(self, prewarm: bool = True):
         self.prewarm = prewarm
 
-    def setup(self, worker_process) -> None:
-        worker.start(tempfile.mkdtemp(prefix="autograde-dask-"), self.prewarm, quiet=False)
+    def setup(self, worker) -> None:  # Dask passes its worker by this name
+        grading.start(tempfile.mkdtemp(prefix="autograde-dask-"), self.prewarm, quiet=False)
 
-    def teardown(self, worker_process) -> None:
-        worker.shutdown()
+    def teardown(self, worker) -> None:
+        grading.shutdown()
 
 
-def run(jobs: list[worker.Job], scheduler: str, prewarm: bool, on_done) -> list[Outcome]:
+def run(jobs: list[grading.Job], scheduler: str, prewarm: bool, on_done) -> list[Outcome]:
     """Grade ``jobs`` on the cluster at ``scheduler``; outcomes in job order (see ``pool.run``)."""
     client = Client(scheduler)
     futures = []
     try:
         client.register_plugin(GradingPlugin(prewarm), name="autograde-grading")
-        futures = [client.submit(worker.grade_one, job, pure=False) for job in jobs]
+        futures = [client.submit(grading.grade_one, job, pure=False) for job in jobs]
         index = {future.key: i for i, future in enumerate(futures)}
         outcomes: list[Outcome | None] = [None] * len(futures)
         for future in as_completed(futures):
