@@ -72,16 +72,21 @@ def grade(
             reuse=reuse,
             scheduler=scheduler,
         )
+    return Graded(record(rows, out, show_test_code=show_test_code), warnings + found.warnings)
+
+
+def record(rows: list[Row], out: Path, *, show_test_code: bool | None = None) -> list[Row]:
+    """Fold ``rows`` into the gradebook in ``out``, write the feedback pages and the exports;
+    return the rows as they now stand in the gradebook."""
     book = Gradebook(out)
     if show_test_code is not None:
         book.show_test_code = show_test_code
     changed = book.merge(rows)
-    rendered = book.rows() if show_test_code is not None else changed
-    book.save(rendered=rendered)
+    book.save(rendered=book.rows() if show_test_code is not None else changed)
     now = [book.row(r.student, r.assignment) for r in rows]
     for before, after in zip(rows, now, strict=True):
         after.reused = before.reused
-    return Graded(now, warnings + found.warnings)
+    return now
 
 
 def grade_submissions(

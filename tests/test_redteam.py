@@ -30,9 +30,9 @@ from redteam import (
 
 from autograde.course import Course
 from autograde.datatypes import Limits, Row
-from autograde.grading import grade_submissions
+from autograde.gradebook import write_csv
+from autograde.grading import grade_submissions, record
 from autograde.release import release
-from autograde.report import write_csv
 from autograde.submissions import find_submissions
 
 pytestmark = pytest.mark.slow
@@ -72,7 +72,8 @@ def grade_class(base: Path, course: Course, folder: Path, out: Path) -> list[Row
         # The grader's scratch folders (main process and spawned workers) inside the fence.
         patch.setenv("TMPDIR", str(scratch))
         patch.setattr(tempfile, "tempdir", str(scratch))
-        return grade_submissions(course, submissions, out, jobs=2, limits=LIMITS, progress=False)
+        rows = grade_submissions(course, submissions, out, jobs=2, limits=LIMITS, progress=False)
+    return record(rows, out)  # the gradebook and every row's feedback page
 
 
 @pytest.fixture(scope="module")
