@@ -122,6 +122,28 @@ def test_estimator_statistics_on_known_noise():
         estimator_statistics(truth[None], truth)
 
 
+def test_estimator_statistics_tell_a_length_error_from_a_direction_error():
+    generator = torch.Generator().manual_seed(3)
+    truth = torch.tensor([[1.0, -2.0], [0.5, 0.0]], dtype=torch.float64)
+    noise = 0.01 * torch.randn(5000, 2, 2, generator=generator, dtype=torch.float64)
+    # 1.5 times the truth: far from it in standard errors, yet pointing the same way
+    longer = estimator_statistics(1.5 * truth + noise, truth)
+    assert longer.bias_z > 100
+    assert longer.relative_bias == pytest.approx(0.5, abs=0.01)
+    assert longer.cosine == pytest.approx(1.0, abs=1e-4)
+    assert longer.length_ratio == pytest.approx(1.5, abs=0.01)
+    # the same length, turned by 60 degrees within the plane of two components
+    turned = torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=torch.float64)
+    angle = math.pi / 3
+    rotated = torch.tensor([[math.cos(angle), math.sin(angle)], [0.0, 0.0]], dtype=torch.float64)
+    statistics = estimator_statistics(rotated + noise, turned)
+    assert statistics.cosine == pytest.approx(0.5, abs=0.01)
+    assert statistics.length_ratio == pytest.approx(1.0, abs=0.01)
+    assert statistics.relative_bias == pytest.approx(1.0, abs=0.01)  # equilateral triangle
+    # pointing the other way
+    assert estimator_statistics(-truth + noise, truth).cosine == pytest.approx(-1.0, abs=1e-4)
+
+
 def test_format_statistics_table_has_one_row_per_estimator():
     truth = torch.ones(3, dtype=torch.float64)
     noise = torch.randn(100, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -133,8 +155,22 @@ def test_format_statistics_table_has_one_row_per_estimator():
     )
     lines = table.splitlines()
     assert len(lines) == 3 and lines[1].startswith("noisy") and lines[2].startswith("quiet")
+    assert lines[0].split()[1:] == [
+        "bias/s.e.",
+        "rel.",
+        "bias",
+        "cosine",
+        "length",
+        "variance",
+        "vs",
+        "first",
+    ]
     assert lines[1].split()[-1] == "1.000"
     assert float(lines[2].split()[-1]) == pytest.approx(0.01, abs=0.002)
+    quiet = estimator_statistics(truth + 0.1 * noise, truth)
+    cosine, length = (float(value) for value in lines[2].split()[3:5])
+    assert cosine == pytest.approx(quiet.cosine, abs=1e-4)
+    assert length == pytest.approx(quiet.length_ratio, abs=1e-3)
 
 
 def test_trainer_hands_the_loss_flat_log_probs_and_raw_weights():

@@ -7,7 +7,7 @@ import torch
 
 from utils.policies import CategoricalPolicy
 from utils.rollouts import EpisodeBatch
-from utils.train import History, train_reinforce
+from utils.train import History, episode_log_probs, train_reinforce
 
 
 def total_return_loss(log_probs: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
@@ -69,6 +69,104 @@ def test_loss_fn_must_return_a_scalar_tensor():
             num_envs=2,
             progress=False,
         )
+
+
+def categorical_log_prob(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """The notebook's exercise, written with the same operations as torch's Categorical."""
+    log_probs = logits - logits.logsumexp(dim=-1, keepdim=True)
+    return log_probs.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+
+
+def test_a_log_prob_fn_equal_to_the_policys_gives_the_same_training():
+    def run(**kwargs):
+        policy = CategoricalPolicy(4, 2, hidden_sizes=(8,))
+        history = train_reinforce(
+            total_return_loss,
+            iterations=3,
+            episodes_per_batch=4,
+            num_envs=4,
+            progress=False,
+            policy=policy,
+            **kwargs,
+        )
+        return history, torch.cat([p.detach().flatten() for p in policy.parameters()])
+
+    torch.manual_seed(0)  # the same initial policy for both runs (train_reinforce seeds after)
+    default, default_parameters = run()
+    torch.manual_seed(0)
+    supplied, supplied_parameters = run(log_prob_fn=categorical_log_prob)
+    assert supplied.mean_return == default.mean_return
+    assert supplied.loss == default.loss
+    torch.testing.assert_close(supplied_parameters, default_parameters)
+
+
+def test_the_log_prob_fn_is_what_the_loss_sees():
+    calls = []
+
+    def halved(logits, actions):  # wrong on purpose, so its use is visible
+        calls.append((logits.shape, actions.shape))
+        return 0.5 * categorical_log_prob(logits, actions)
+
+    seen = []
+
+    def loss_fn(log_probs, batch):
+        seen.append((log_probs, batch))
+        return total_return_loss(log_probs, batch)
+
+    train_reinforce(
+        loss_fn,
+        iterations=1,
+        episodes_per_batch=4,
+        num_envs=4,
+        progress=False,
+        policy=CategoricalPolicy(4, 2, hidden_sizes=(8,)),
+        log_prob_fn=halved,
+    )
+    log_probs, batch = seen[0]
+    # one call on the real steps only: logits (steps, A), actions (steps,)
+    assert calls == [((batch.num_steps, 2), (batch.num_steps,))]
+    assert log_probs.requires_grad and (log_probs[~batch.mask] == 0).all()
+    # the acting policy recorded the true log-probabilities; the loss saw half of them
+    torch.testing.assert_close(log_probs.detach(), 0.5 * batch.log_probs)
+
+
+def test_log_prob_fn_must_return_one_value_per_step_and_needs_logits():
+    policy = CategoricalPolicy(4, 2, hidden_sizes=(8,))
+    with pytest.raises(TypeError, match="one log-probability per step"):
+        train_reinforce(
+            total_return_loss,
+            iterations=1,
+            episodes_per_batch=2,
+            num_envs=2,
+            progress=False,
+            policy=policy,
+            log_prob_fn=lambda logits, actions: torch.log_softmax(logits, dim=-1),  # (B, A)
+        )
+    with pytest.raises(TypeError, match="categorical policy"):
+        train_reinforce(
+            total_return_loss,
+            env_id="Pendulum-v1",
+            iterations=1,
+            episodes_per_batch=2,
+            num_envs=2,
+            progress=False,
+            log_prob_fn=categorical_log_prob,
+        )
+
+
+def test_episode_log_probs_with_a_log_prob_fn_matches_the_policy():
+    from utils.envs import make_vector_env
+    from utils.rollouts import collect_episodes
+
+    policy = CategoricalPolicy(4, 2, hidden_sizes=(8,))
+    envs = make_vector_env(num_envs=2, seed=3)
+    try:
+        batch = collect_episodes(envs, policy, 2)
+    finally:
+        envs.close()
+    supplied = episode_log_probs(policy, batch, categorical_log_prob)
+    assert supplied.shape == batch.mask.shape and supplied.requires_grad
+    torch.testing.assert_close(supplied, episode_log_probs(policy, batch))
 
 
 def test_gaussian_policy_trains_on_pendulum():

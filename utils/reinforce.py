@@ -12,8 +12,8 @@ caller's (the student's) functions:
 - ``tabular_scores`` gives grad log pi of every step of a tabular softmax policy in closed form;
 - ``gradient_estimates`` turns per-step weights into one gradient estimate per batch of episodes,
   through the caller's loss and a single backward pass;
-- ``estimator_statistics`` measures the bias and variance of those estimates against the exact
-  gradient;
+- ``estimator_statistics`` measures the bias (its size, and whether it changes the direction or
+  only the length) and the variance of those estimates against the exact gradient;
 - ``train_policy_gradient`` trains a policy (and optionally a state-value baseline) on a gymnasium
   environment with the caller's returns, loss, value loss and advantage normalisation.
 """
@@ -143,6 +143,10 @@ class EstimatorStatistics:
         bias_z: the largest |mean - exact| over the components, in standard errors of the mean;
             an unbiased estimator gives values of order 1 (rarely above 4).
         relative_bias: |mean - exact| / |exact| (Euclidean norms).
+        cosine: the cosine of the angle between the mean and the exact gradient: 1 when the
+            mean points the same way (however long it is), 0 at right angles, -1 opposite.
+        length_ratio: |mean| / |exact|. A mean that is c times the exact gradient has cosine 1
+            and length ratio c: a length error, not a direction error.
         variance: the total variance of ONE estimate, sum over components of its variance
             (the expected squared distance of an estimate from its own mean).
         relative_error: sqrt(E|estimate - exact|^2) / |exact|, the typical error of one estimate.
@@ -152,6 +156,8 @@ class EstimatorStatistics:
     mean: torch.Tensor
     bias_z: float
     relative_bias: float
+    cosine: float
+    length_ratio: float
     variance: float
     relative_error: float
     num_estimates: int
@@ -172,10 +178,13 @@ def estimator_statistics(estimates: torch.Tensor, exact: torch.Tensor) -> Estima
     informative = standard_error > 0
     bias_z = (deviation[informative] / standard_error[informative]).max().item()
     norm = truth.norm().item()
+    mean_norm = mean.norm().item()
     return EstimatorStatistics(
         mean=mean.reshape(exact.shape),
         bias_z=bias_z,
         relative_bias=(mean - truth).norm().item() / norm,
+        cosine=(mean @ truth).item() / (mean_norm * norm) if mean_norm > 0 else float("nan"),
+        length_ratio=mean_norm / norm,
         variance=(spread**2).sum().item(),
         relative_error=math.sqrt(((flat - truth) ** 2).sum(dim=1).mean().item()) / norm,
         num_estimates=num_estimates,
@@ -185,18 +194,21 @@ def estimator_statistics(estimates: torch.Tensor, exact: torch.Tensor) -> Estima
 def format_statistics_table(results: dict[str, EstimatorStatistics]) -> str:
     """A text table of several estimators' statistics, one row each, in the given order.
 
-    Columns: bias in standard errors (unbiased: below about 4), relative bias, the variance of
-    one estimate, and that variance relative to the first row's.
+    Columns: bias in standard errors (unbiased: below about 4), relative bias, the cosine of the
+    mean estimate with the exact gradient and its length relative to the gradient's (a bias
+    along the gradient changes only the length), the variance of one estimate, and that
+    variance relative to the first row's.
     """
     width = max(len(name) for name in results)
     first = next(iter(results.values())).variance
     lines = [
-        f"{'estimator':<{width}}  {'bias/s.e.':>9}  {'rel. bias':>9}  {'variance':>10}  "
-        f"{'vs first':>8}"
+        f"{'estimator':<{width}}  {'bias/s.e.':>9}  {'rel. bias':>9}  {'cosine':>7}  "
+        f"{'length':>6}  {'variance':>10}  {'vs first':>8}"
     ]
     for name, result in results.items():
         lines.append(
             f"{name:<{width}}  {result.bias_z:>9.1f}  {result.relative_bias:>9.3f}  "
+            f"{result.cosine:>7.4f}  {result.length_ratio:>6.3f}  "
             f"{result.variance:>10.4g}  {result.variance / first:>8.3f}"
         )
     return "\n".join(lines)

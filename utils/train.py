@@ -15,15 +15,18 @@ import torch
 from tqdm.auto import tqdm
 
 from utils.envs import make_vector_env
-from utils.policies import Policy, policy_for
+from utils.policies import CategoricalPolicy, Policy, policy_for
 from utils.rollouts import EpisodeBatch, collect_episodes
 from utils.runtime import device as default_device
 from utils.runtime import is_grading, limit_cpu_threads, seed_everything
 
-__all__ = ["History", "ReinforceLoss", "episode_log_probs", "train_reinforce"]
+__all__ = ["History", "LogProbFunction", "ReinforceLoss", "episode_log_probs", "train_reinforce"]
 
 ReinforceLoss = Callable[[torch.Tensor, EpisodeBatch], torch.Tensor]
 """``loss_fn(log_probs, batch) -> scalar``: log_probs (N, T) with grad, zero on padding."""
+
+LogProbFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``log_prob_fn(logits, actions) -> log_probs``: logits (B, A), actions (B,) -> (B,), with grad."""
 
 
 @dataclass
@@ -79,16 +82,41 @@ class History:
         return len(self.iteration)
 
 
-def episode_log_probs(policy: Policy, batch: EpisodeBatch) -> torch.Tensor:
+def episode_log_probs(
+    policy: Policy, batch: EpisodeBatch, log_prob_fn: LogProbFunction | None = None
+) -> torch.Tensor:
     """log pi(a_t | s_t) of every step of ``batch`` under ``policy``, WITH gradient.
 
     One forward pass over the real steps only (padding is skipped, not computed and masked),
     scattered back into the padded layout.
 
+    Args:
+        policy: the policy that acted (or any policy over the same spaces).
+        batch: complete episodes from ``collect_episodes``.
+        log_prob_fn: ``log_prob_fn(logits, actions) -> (B,)`` computes the log-probabilities from
+            a categorical policy's logits (B, A) and the actions (B,) of the B real steps, e.g.
+            the notebook's own ``categorical_log_prob``. Default: the policy's ``log_prob``.
+
     Returns:
         (N, T) log-probabilities, exactly zero where ``batch.mask`` is False.
     """
-    flat_log_probs = policy.log_prob(batch.flat(batch.observations), batch.flat(batch.actions))
+    observations = batch.flat(batch.observations)
+    actions = batch.flat(batch.actions)
+    if log_prob_fn is None:
+        flat_log_probs = policy.log_prob(observations, actions)
+    else:
+        if not isinstance(policy, CategoricalPolicy):
+            raise TypeError(
+                "log_prob_fn(logits, actions) needs a categorical policy (discrete actions), "
+                f"got {type(policy).__name__}"
+            )
+        flat_log_probs = log_prob_fn(policy(observations), actions)
+        if not isinstance(flat_log_probs, torch.Tensor) or flat_log_probs.shape != actions.shape:
+            shape = tuple(getattr(flat_log_probs, "shape", ()))
+            raise TypeError(
+                f"log_prob_fn must return one log-probability per step, shape "
+                f"{tuple(actions.shape)}, got {type(flat_log_probs).__name__} of shape {shape}"
+            )
     padded = torch.zeros(batch.mask.shape, dtype=flat_log_probs.dtype, device=batch.mask.device)
     return padded.masked_scatter(batch.mask, flat_log_probs)
 
@@ -106,12 +134,14 @@ def train_reinforce(
     device: torch.device | str | None = None,
     progress: bool = True,
     policy: Policy | None = None,
+    log_prob_fn: LogProbFunction | None = None,
 ) -> History:
     """Train a policy with a Monte-Carlo policy-gradient loss supplied by the caller.
 
     Every iteration: collect ``episodes_per_batch`` complete episodes (``collect_episodes``),
-    recompute their log-probabilities with gradient, call ``loss = loss_fn(log_probs, batch)``
-    and take one Adam step on it.
+    recompute their log-probabilities with gradient (``episode_log_probs``, through
+    ``log_prob_fn`` when given), call ``loss = loss_fn(log_probs, batch)`` and take one Adam
+    step on it.
 
     Args:
         loss_fn: ``loss_fn(log_probs, batch) -> scalar tensor`` with ``log_probs`` (N, T), zero
@@ -128,6 +158,10 @@ def train_reinforce(
         device: where the policy runs; defaults to ``utils.device()`` (GPU when available).
         progress: show a tqdm bar with the mean return (never shown under nbgrader).
         policy: train this policy (in place) instead of a fresh one, e.g. to inspect it after.
+        log_prob_fn: ``log_prob_fn(logits, actions) -> (B,)`` for categorical policies: the
+            log-probabilities the loss sees come from it (e.g. the notebook's
+            ``categorical_log_prob``) instead of the policy's own ``log_prob``. Acting is
+            unchanged: actions are still sampled by the policy.
 
     Returns:
         A ``History`` with one entry per iteration.
@@ -150,7 +184,7 @@ def train_reinforce(
         with limit_cpu_threads():
             for _ in bar:
                 batch = collect_episodes(envs, policy, episodes_per_batch)
-                loss = loss_fn(episode_log_probs(policy, batch), batch)
+                loss = loss_fn(episode_log_probs(policy, batch, log_prob_fn), batch)
                 if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                     raise TypeError(f"loss_fn must return a scalar tensor, got {loss!r}")
                 optimizer.zero_grad()
