@@ -131,26 +131,49 @@ def autograde(
 
 def _autograde_preprocessors(output_chars: int) -> list:
     """nbgrader's own autograde steps, with a cap on output size right after execution."""
-    from nbconvert.preprocessors import Preprocessor
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
+    from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-    def truncate(text: str) -> str:
-        if len(text) <= output_chars:
-            return text
-        cut = len(text) - output_chars
-        return text[:output_chars] + f"\n... [{cut} more characters not kept by the grader]\n"
-
-    class LimitOutputChars(Preprocessor):
-        """nbgrader limits lines; a single 100 MB line must not reach the gradebook either."""
+    # An nbgrader preprocessor, enabled by default: nbconvert registers a plain one disabled.
+    class LimitOutputChars(NbGraderPreprocessor):
+        """nbgrader limits the lines of each output; a 100 MB print must not reach the gradebook
+        either, as one huge output or as thousands of small ones. Each cell keeps at most
+        ``output_chars`` characters of text and ``IMAGE_CHARS`` of images; the rest is cut, and
+        the cut said. Errors are always kept (they decide the score)."""
 
         def preprocess_cell(self, cell, resources, index):
+            left = {"text": output_chars, "image": IMAGE_CHARS}
+            kept = []
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream":
-                    output["text"] = truncate(output["text"])
-                for mime, value in output.get("data", {}).items():
-                    if isinstance(value, str) and mime.startswith("text/"):
-                        output["data"][mime] = truncate(value)
+                if output.get("output_type") == "error":
+                    output["evalue"] = output.get("evalue", "")[:output_chars]
+                    kept.append(output)
+                    continue
+                holders = [(output, "text")] if output.get("output_type") == "stream" else []
+                holders += [(output.get("data", {}), mime) for mime in output.get("data", {})]
+                keep = False
+                for holder, key in holders:
+                    value = holder[key]
+                    if not isinstance(value, str):
+                        keep = True
+                        continue
+                    kind = "image" if key.startswith("image/") else "text"
+                    if left[kind] <= 0:
+                        holder[key] = ""
+                        continue
+                    keep = True
+                    if len(value) > left[kind]:
+                        cut = len(value) - left[kind]
+                        holder[key] = (
+                            ""
+                            if kind == "image"
+                            else value[: left[kind]]
+                            + f"\n... [{cut:,} more characters not kept by the grader]\n"
+                        )
+                    left[kind] -= len(value)
+                if keep or not holders:
+                    kept.append(output)
+            cell["outputs"] = kept
             return cell, resources
 
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
@@ -158,6 +181,9 @@ def _autograde_preprocessors(output_chars: int) -> list:
         raise RuntimeError(f"nbgrader's autograde steps have no Execute step: {steps}")
     steps.insert(steps.index(Execute) + 1, LimitOutputChars)
     return steps
+
+
+IMAGE_CHARS = 2 * 2**20  # base64 characters of plots kept per cell
 
 
 STATIC_TABLES = [

@@ -71,17 +71,25 @@ def render(
     max_bytes: int = 5 * 2**20,
 ) -> bytes:
     """The feedback page of ``row``; ``executed`` is the graded notebook (None: no notebook)."""
-    parts = [_header(row)]
-    if executed is not None:
-        parts += _cells(executed, row, show_test_code=show_test_code, budget=max_bytes)
+    header = _header(row)
+    cells = [] if executed is None else _cells(executed, row, show_test_code, budget=max_bytes)
+    page = _page(row, [header, *cells])
+    if len(page) > max_bytes:  # the notebook itself is too large to show: the grades still are
+        note = (
+            "<p><i>(The notebook is too large to show here; the grades above are complete.)</i></p>"
+        )
+        page = _page(row, [header, note])
+    return page
+
+
+def _page(row: Row, parts: list[str]) -> bytes:
     title = f"{row.assignment}: {row.student}"
-    page = (
+    return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
         + "\n".join(parts)
         + "\n</body></html>\n"
-    )
-    return page.encode("utf-8")
+    ).encode("utf-8")
 
 
 # --- the summary at the top -------------------------------------------------------------------
@@ -128,7 +136,7 @@ def _header(row: Row) -> str:
 # --- the notebook ------------------------------------------------------------------------------
 
 
-def _cells(executed: dict, row: Row, *, show_test_code: bool, budget: int) -> list[str]:
+def _cells(executed: dict, row: Row, show_test_code: bool, *, budget: int) -> list[str]:
     counts = {
         cell.get("execution_count"): notebook_format.is_test(cell)
         for cell in executed.get("cells", [])
@@ -136,7 +144,8 @@ def _cells(executed: dict, row: Row, *, show_test_code: bool, budget: int) -> li
     }
     test_cells = {count for count, is_test in counts.items() if is_test and count is not None}
     parts: list[str] = []
-    images_left = budget // 2  # plots may take half the page; the rest is text
+    # Plots may take half the page, the outputs' text a third; the notebook's own text the rest.
+    left = _Budget(images=budget // 2, text=budget // 3)
     for cell in executed.get("cells", []):
         meta = notebook_format.nbgrader(cell)
         source = notebook_format.source(cell)
@@ -149,7 +158,7 @@ def _cells(executed: dict, row: Row, *, show_test_code: bool, budget: int) -> li
             if notebook_format.is_test(cell):
                 parts.append(_test(cell, row, test_cells, show_code=show_test_code))
                 continue
-            html_outputs, images_left = _outputs(cell.get("outputs", []), test_cells, images_left)
+            html_outputs = _outputs(cell.get("outputs", []), test_cells, left)
             parts.append(f"<div class='cell'><pre>{html.escape(source)}</pre>{html_outputs}</div>")
     return parts
 
@@ -169,7 +178,8 @@ def _test(cell: dict, row: Row, test_cells: set[int], *, show_code: bool) -> str
         if output.get("output_type") == "error":
             parts.append(f"<pre class='error'>{html.escape(error_text(output, test_cells))}</pre>")
         elif output.get("output_type") == "stream" and show_code:
-            parts.append(f"<pre class='output'>{html.escape(_text(output.get('text', '')))}</pre>")
+            text = _text(output.get("text", ""))[:MAX_OUTPUT]
+            parts.append(f"<pre class='output'>{html.escape(text)}</pre>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -190,12 +200,32 @@ def _written(grade_id: str, source: str, row: Row) -> str:
     )
 
 
-def _outputs(outputs: Iterable[dict], test_cells: set[int], images_left: int) -> tuple[str, int]:
+class _Budget:
+    """What is left of the page's room for plots and for printed text, in characters."""
+
+    def __init__(self, *, images: int, text: int):
+        self.images = images
+        self.text = text
+
+    def take_text(self, text: str) -> str:
+        """``text``, cut to what is left (at most ``MAX_OUTPUT`` characters of one output)."""
+        keep = max(0, min(len(text), MAX_OUTPUT, self.text))
+        self.text -= keep
+        if keep == len(text):
+            return text
+        return text[:keep] + f"\n... [{len(text) - keep:,} more characters not shown]"
+
+
+MAX_OUTPUT = 20_000  # characters shown of one printed output
+
+
+def _outputs(outputs: Iterable[dict], test_cells: set[int], left: _Budget) -> str:
     parts = []
     for output in outputs:
         kind = output.get("output_type")
         if kind == "stream":
-            parts.append(f"<pre class='output'>{html.escape(_text(output.get('text', '')))}</pre>")
+            text = left.take_text(_text(output.get("text", "")))
+            parts.append(f"<pre class='output'>{html.escape(text)}</pre>")
         elif kind == "error":
             parts.append(f"<pre class='error'>{html.escape(error_text(output, test_cells))}</pre>")
         elif kind in ("execute_result", "display_data"):
@@ -203,14 +233,15 @@ def _outputs(outputs: Iterable[dict], test_cells: set[int], images_left: int) ->
             image = data.get("image/png")
             encoded = _text(image).replace("\n", "") if isinstance(image, str | list) else ""
             if encoded and _BASE64.fullmatch(encoded):  # nothing else may enter the attribute
-                if len(encoded) <= images_left:
-                    images_left -= len(encoded)
+                if len(encoded) <= left.images:
+                    left.images -= len(encoded)
                     parts.append(f"<img alt='plot' src='data:image/png;base64,{encoded}'>")
                 else:
                     parts.append("<p><i>(a plot left out: the page is at its size limit)</i></p>")
             elif "text/plain" in data:
-                parts.append(f"<pre class='output'>{html.escape(_text(data['text/plain']))}</pre>")
-    return "".join(parts), images_left
+                text = left.take_text(_text(data["text/plain"]))
+                parts.append(f"<pre class='output'>{html.escape(text)}</pre>")
+    return "".join(parts)
 
 
 def error_text(output: dict, test_cells: set[int] = frozenset()) -> str:
@@ -227,7 +258,7 @@ def error_text(output: dict, test_cells: set[int] = frozenset()) -> str:
         if match and int(match.group(1)) not in test_cells:
             frames.append(clean.rstrip())
     message = f"{output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}"
-    return "\n\n".join([*frames, message])
+    return "\n\n".join([*frames, message])[-MAX_OUTPUT:]
 
 
 def _text(value) -> str:

@@ -134,3 +134,14 @@ def test_a_row_without_a_notebook_says_what_happened_and_what_to_do():
     broken = row(status=Status.ERROR, score=None, cells={}, detail='broken JSON, "quoted", <b>')
     page = render(None, broken).decode()
     assert "What happened" in page and "What to do" in page and "&lt;b&gt;" in page
+
+
+def test_a_huge_output_is_cut_and_the_page_stays_within_its_limit():
+    notebook = graded_notebook()
+    dump = cell("code", "print('x' * 100_000_000)")
+    dump["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x" * 10_000_000}] * 30
+    notebook["cells"].append(dump)
+    page = render(notebook, row(), max_bytes=2**20)
+    assert len(page) <= 2**20
+    assert b"more characters not shown" in page and b"test_mul</td>" in page
+    assert len(render(notebook, row(), max_bytes=20_000)) <= 20_000  # even the cells are too many

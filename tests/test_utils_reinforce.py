@@ -14,9 +14,9 @@ from utils.reinforce import (
     format_statistics_table,
     gradient_estimates,
     tabular_scores,
-    train_policy_gradient,
 )
 from utils.tabular import random_mdp
+from utils.train import PolicyGradientConfig, train_policy_gradient
 
 
 def reward_to_go(rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -183,12 +183,10 @@ def test_trainer_hands_the_loss_flat_log_probs_and_raw_weights():
     history = train_policy_gradient(
         lambda rewards, dones: reward_to_go(rewards, dones, 1.0),
         recording_loss,
+        PolicyGradientConfig(
+            iterations=2, episodes_per_batch=4, num_envs=2, value_steps=3, progress=False
+        ),
         value_loss_fn=value_loss,
-        iterations=2,
-        episodes_per_batch=4,
-        num_envs=2,
-        value_steps=3,
-        progress=False,
     )
     assert len(history) == 2 and len(seen) == 2
     log_probs, weights, num_episodes = seen[-1]
@@ -211,11 +209,8 @@ def test_trainer_without_baseline_passes_the_returns_and_normalises_them():
     train_policy_gradient(
         lambda rewards, dones: reward_to_go(rewards, dones, 1.0),
         recording_loss,
-        normalize_fn=lambda weights: (weights - weights.mean()) / (weights.std() + 1e-8),
-        iterations=1,
-        episodes_per_batch=2,
-        num_envs=2,
-        progress=False,
+        PolicyGradientConfig(iterations=1, episodes_per_batch=2, num_envs=2, progress=False),
+        normalize_fn=lambda weights: (weights - weights.mean()) / (weights.std() + 1e-08),
     )
     (weights,) = seen
     assert not weights.requires_grad
@@ -227,19 +222,13 @@ def test_trainer_checks_the_callers_functions():
         train_policy_gradient(
             lambda rewards, dones: rewards[:1],
             policy_gradient_loss,
-            iterations=1,
-            episodes_per_batch=2,
-            num_envs=2,
-            progress=False,
+            PolicyGradientConfig(iterations=1, episodes_per_batch=2, num_envs=2, progress=False),
         )
     with pytest.raises(TypeError, match="scalar tensor"):
         train_policy_gradient(
             lambda rewards, dones: rewards,
             lambda log_probs, weights, n: log_probs * weights,
-            iterations=1,
-            episodes_per_batch=2,
-            num_envs=2,
-            progress=False,
+            PolicyGradientConfig(iterations=1, episodes_per_batch=2, num_envs=2, progress=False),
         )
 
 
@@ -248,12 +237,10 @@ def test_training_is_reproducible_for_a_seed():
         return train_policy_gradient(
             lambda rewards, dones: reward_to_go(rewards, dones, 1.0),
             policy_gradient_loss,
+            PolicyGradientConfig(
+                iterations=2, episodes_per_batch=2, num_envs=2, value_steps=2, progress=False
+            ),
             value_loss_fn=value_loss,
-            iterations=2,
-            episodes_per_batch=2,
-            num_envs=2,
-            value_steps=2,
-            progress=False,
         ).mean_return
 
     assert run() == run()
@@ -264,9 +251,9 @@ def test_reward_to_go_with_a_learned_baseline_learns_cartpole():
     history = train_policy_gradient(
         lambda rewards, dones: reward_to_go(rewards, dones, 1.0),
         policy_gradient_loss,
+        PolicyGradientConfig(progress=False),
         value_loss_fn=value_loss,
-        normalize_fn=lambda weights: (weights - weights.mean()) / (weights.std() + 1e-8),
-        progress=False,
+        normalize_fn=lambda weights: (weights - weights.mean()) / (weights.std() + 1e-08),
     )
     returns = history.mean_return
     # a uniform policy scores ~22; the notebook's agent reaches ~500 within the default 60 updates

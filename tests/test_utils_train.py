@@ -7,7 +7,7 @@ import torch
 
 from utils.policies import CategoricalPolicy
 from utils.rollouts import EpisodeBatch
-from utils.train import History, episode_log_probs, train_reinforce
+from utils.train import History, ReinforceConfig, episode_log_probs, train_reinforce
 
 
 def total_return_loss(log_probs: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
@@ -24,7 +24,9 @@ def test_loss_fn_receives_padded_log_probs_with_grad_and_the_batch():
 
     policy = CategoricalPolicy(4, 2, hidden_sizes=(8,))
     history = train_reinforce(
-        loss_fn, iterations=2, episodes_per_batch=4, num_envs=2, progress=False, policy=policy
+        loss_fn,
+        ReinforceConfig(iterations=2, episodes_per_batch=4, num_envs=2, progress=False),
+        policy=policy,
     )
     assert len(seen) == 2
     log_probs, batch = seen[-1]
@@ -38,7 +40,8 @@ def test_loss_fn_receives_padded_log_probs_with_grad_and_the_batch():
 
 def test_tiny_run_returns_a_consistent_history():
     history = train_reinforce(
-        total_return_loss, iterations=3, episodes_per_batch=4, num_envs=4, progress=False
+        total_return_loss,
+        ReinforceConfig(iterations=3, episodes_per_batch=4, num_envs=4, progress=False),
     )
     assert isinstance(history, History) and len(history) == 3
     columns = history.as_dict()
@@ -54,7 +57,8 @@ def test_tiny_run_returns_a_consistent_history():
 def test_training_is_reproducible_for_a_seed():
     def run():
         return train_reinforce(
-            total_return_loss, iterations=2, episodes_per_batch=2, num_envs=2, progress=False
+            total_return_loss,
+            ReinforceConfig(iterations=2, episodes_per_batch=2, num_envs=2, progress=False),
         ).mean_return
 
     assert run() == run()
@@ -64,10 +68,7 @@ def test_loss_fn_must_return_a_scalar_tensor():
     with pytest.raises(TypeError, match="scalar tensor"):
         train_reinforce(
             lambda log_probs, batch: log_probs.sum(1),
-            iterations=1,
-            episodes_per_batch=2,
-            num_envs=2,
-            progress=False,
+            ReinforceConfig(iterations=1, episodes_per_batch=2, num_envs=2, progress=False),
         )
 
 
@@ -82,10 +83,7 @@ def test_a_log_prob_fn_equal_to_the_policys_gives_the_same_training():
         policy = CategoricalPolicy(4, 2, hidden_sizes=(8,))
         history = train_reinforce(
             total_return_loss,
-            iterations=3,
-            episodes_per_batch=4,
-            num_envs=4,
-            progress=False,
+            ReinforceConfig(iterations=3, episodes_per_batch=4, num_envs=4, progress=False),
             policy=policy,
             **kwargs,
         )
@@ -115,10 +113,7 @@ def test_the_log_prob_fn_is_what_the_loss_sees():
 
     train_reinforce(
         loss_fn,
-        iterations=1,
-        episodes_per_batch=4,
-        num_envs=4,
-        progress=False,
+        ReinforceConfig(iterations=1, episodes_per_batch=4, num_envs=4, progress=False),
         policy=CategoricalPolicy(4, 2, hidden_sizes=(8,)),
         log_prob_fn=halved,
     )
@@ -135,21 +130,16 @@ def test_log_prob_fn_must_return_one_value_per_step_and_needs_logits():
     with pytest.raises(TypeError, match="one log-probability per step"):
         train_reinforce(
             total_return_loss,
-            iterations=1,
-            episodes_per_batch=2,
-            num_envs=2,
-            progress=False,
+            ReinforceConfig(iterations=1, episodes_per_batch=2, num_envs=2, progress=False),
             policy=policy,
-            log_prob_fn=lambda logits, actions: torch.log_softmax(logits, dim=-1),  # (B, A)
+            log_prob_fn=lambda logits, actions: torch.log_softmax(logits, dim=-1),
         )
     with pytest.raises(TypeError, match="categorical policy"):
         train_reinforce(
             total_return_loss,
-            env_id="Pendulum-v1",
-            iterations=1,
-            episodes_per_batch=2,
-            num_envs=2,
-            progress=False,
+            ReinforceConfig(
+                env_id="Pendulum-v1", iterations=1, episodes_per_batch=2, num_envs=2, progress=False
+            ),
             log_prob_fn=categorical_log_prob,
         )
 
@@ -172,18 +162,16 @@ def test_episode_log_probs_with_a_log_prob_fn_matches_the_policy():
 def test_gaussian_policy_trains_on_pendulum():
     history = train_reinforce(
         total_return_loss,
-        env_id="Pendulum-v1",
-        iterations=1,
-        episodes_per_batch=2,
-        num_envs=2,
-        progress=False,
+        ReinforceConfig(
+            env_id="Pendulum-v1", iterations=1, episodes_per_batch=2, num_envs=2, progress=False
+        ),
     )
     assert history.env_steps == [400]
 
 
 @pytest.mark.slow
 def test_reinforce_with_total_return_learns_cartpole():
-    history = train_reinforce(total_return_loss, progress=False)
+    history = train_reinforce(total_return_loss, ReinforceConfig(progress=False))
     returns = history.mean_return
     best_window = max(sum(returns[i : i + 10]) / 10 for i in range(len(returns) - 9))
     # a uniform policy scores ~22; vanilla REINFORCE is noisy, so judge its best stretch
@@ -200,11 +188,9 @@ def test_training_and_step_collection_run_on_cuda():
     policy = CategoricalPolicy(4, 2)
     train_reinforce(
         total_return_loss,
-        iterations=2,
-        num_envs=2,
-        episodes_per_batch=2,
-        progress=False,
-        device="cuda",
+        ReinforceConfig(
+            iterations=2, num_envs=2, episodes_per_batch=2, progress=False, device="cuda"
+        ),
         policy=policy,
     )
     assert next(policy.parameters()).is_cuda

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from utils.train import History
+from utils.history import History
 
 __all__ = ["plot_learning_curves", "plot_variance_bars", "plot_variance_vs_samples"]
 

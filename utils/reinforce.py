@@ -14,49 +14,31 @@ caller's (the student's) functions:
   through the caller's loss and a single backward pass;
 - ``estimator_statistics`` measures the bias (its size, and whether it changes the direction or
   only the length) and the variance of those estimates against the exact gradient;
-- ``train_policy_gradient`` trains a policy (and optionally a state-value baseline) on a gymnasium
-  environment with the caller's returns, loss, value loss and advantage normalisation.
+
+The CartPole trainer of notebook 02 (``train_policy_gradient``) is in ``utils.train``.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
-from utils.envs import make_vector_env, observation_dim
-from utils.policies import Policy, ValueNetwork, policy_for
-from utils.rollouts import collect_episodes
-from utils.runtime import device as default_device
-from utils.runtime import is_grading, limit_cpu_threads, seed_everything
 from utils.tabular import TabularEpisodes, TabularMDP
-from utils.train import History
 
 __all__ = [
     "EstimatorStatistics",
-    "PolicyGradientLoss",
-    "ReturnsFunction",
-    "ValueLoss",
     "estimator_statistics",
     "flatten_episodes",
     "format_statistics_table",
     "gradient_estimates",
     "tabular_scores",
-    "train_policy_gradient",
 ]
-
-ReturnsFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""``returns_fn(rewards, dones) -> returns``: flat (B,) rewards and dones to (B,) returns."""
 
 PolicyGradientLoss = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 """``loss_fn(log_probs, weights, num_episodes) -> scalar``: log_probs (B,) with gradient."""
-
-ValueLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""``value_loss_fn(values, targets) -> scalar``: values (B,) with gradient, targets (B,)."""
 
 
 # ---------------------------------------------------------------------- tabular estimators
@@ -212,144 +194,3 @@ def format_statistics_table(results: dict[str, EstimatorStatistics]) -> str:
             f"{result.variance:>10.4g}  {result.variance / first:>8.3f}"
         )
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------- training
-
-
-def _explained_variance(values: torch.Tensor, targets: torch.Tensor) -> float:
-    """1 - Var[targets - values] / Var[targets]: 1 is a perfect fit, 0 no better than a constant."""
-    spread = targets.var()
-    if spread.item() == 0:
-        return float("nan")
-    return (1 - (targets - values).var() / spread).item()
-
-
-def train_policy_gradient(
-    returns_fn: ReturnsFunction,
-    loss_fn: PolicyGradientLoss,
-    *,
-    value_loss_fn: ValueLoss | None = None,
-    normalize_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    env_id: str = "CartPole-v1",
-    iterations: int = 60,
-    episodes_per_batch: int = 16,
-    num_envs: int = 16,
-    lr: float = 0.01,
-    value_lr: float = 0.03,
-    value_steps: int = 20,
-    hidden_sizes: Sequence[int] = (32,),
-    value_hidden_sizes: Sequence[int] = (64,),
-    seed: int = 0,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-    policy: Policy | None = None,
-) -> History:
-    """REINFORCE with per-step weights, optionally with a learned state-value baseline.
-
-    Every iteration collects ``episodes_per_batch`` complete episodes and lays their steps end
-    to end (B steps in all, ``EpisodeBatch.flat`` order), then:
-
-    1. ``returns = returns_fn(rewards, dones)``, (B,) per-step returns (no gradient);
-    2. with ``value_loss_fn``: ``values = V(observations)`` (B,), WITH gradient, and
-       ``weights = returns - values``; without it, ``weights = returns``;
-    3. with ``normalize_fn``: ``weights = normalize_fn(weights)``;
-    4. one Adam step of the policy on ``loss_fn(log_probs, weights, num_episodes)``, where
-       ``log_probs`` (B,) carry gradient. The loss must detach ``weights``;
-    5. with ``value_loss_fn``: ``value_steps`` Adam steps of V on
-       ``value_loss_fn(V(observations), returns)``, after the policy step, so that each batch's
-       baseline was fitted on earlier batches only (fitting it on the batch it weighs would
-       make the baseline depend on the actions it judges).
-
-    Args:
-        returns_fn: e.g. ``lambda rewards, dones: reward_to_go(rewards, dones, 1.0)``.
-        loss_fn: the policy-gradient surrogate, minus the mean over episodes of
-            sum_t weight_t log pi(a_t | s_t).
-        value_loss_fn: the value network's regression loss; None means no baseline.
-        normalize_fn: applied to the weights of each batch, e.g. advantage normalisation.
-        env_id: gymnasium environment id (discrete or continuous actions).
-        iterations: number of batches (= policy updates).
-        episodes_per_batch: N, a multiple of ``num_envs``.
-        num_envs: environments stepped in parallel.
-        lr: Adam learning rate of the policy.
-        value_lr: Adam learning rate of the value network.
-        value_steps: value-network updates per batch (full batch each).
-        hidden_sizes: hidden layer widths of the policy (ignored if ``policy`` is given).
-        value_hidden_sizes: hidden layer widths of the value network.
-        seed: seeds torch, NumPy and the environments.
-        device: where the networks run; defaults to ``utils.device()``.
-        progress: show a tqdm bar (never shown under nbgrader).
-        policy: train this policy in place instead of a fresh one.
-
-    Returns:
-        A ``History``; with a value baseline its ``extra["explained_variance"]`` records how well
-        V(s) predicted each batch's returns before it was updated on them (1 is perfect).
-    """
-    seed_everything(seed)
-    device = default_device() if device is None else torch.device(device)
-    envs = make_vector_env(env_id, num_envs=num_envs, seed=seed)
-    if policy is None:
-        policy = policy_for(envs, hidden_sizes)
-    policy.to(device)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
-    value_network = value_optimizer = None
-    if value_loss_fn is not None:
-        value_network = ValueNetwork(observation_dim(envs), value_hidden_sizes).to(device)
-        value_optimizer = torch.optim.Adam(value_network.parameters(), lr=value_lr)
-
-    history = History()
-    env_steps = 0
-    start = time.perf_counter()
-    bar = tqdm(range(iterations), desc="policy gradient", disable=not progress or is_grading())
-    try:
-        with limit_cpu_threads():
-            for _ in bar:
-                batch = collect_episodes(envs, policy, episodes_per_batch)
-                observations = batch.flat(batch.observations)
-                rewards, dones = batch.flat(batch.rewards), batch.flat_dones
-                with torch.no_grad():
-                    returns = returns_fn(rewards, dones)
-                if returns.shape != rewards.shape:
-                    raise ValueError(
-                        f"returns_fn must return one value per step, shape {tuple(rewards.shape)}"
-                        f", got {tuple(returns.shape)}"
-                    )
-                returns = returns.to(device, torch.float32)
-                extra = {}
-                if value_network is not None:
-                    values = value_network(observations)
-                    extra["explained_variance"] = _explained_variance(values.detach(), returns)
-                    weights = returns - values
-                else:
-                    weights = returns
-                if normalize_fn is not None:
-                    weights = normalize_fn(weights)
-
-                log_probs = policy.log_prob(observations, batch.flat(batch.actions))
-                loss = loss_fn(log_probs, weights, batch.num_episodes)
-                if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                    raise TypeError(f"loss_fn must return a scalar tensor, got {loss!r}")
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-
-                if value_network is not None:
-                    for _ in range(value_steps):
-                        value_loss = value_loss_fn(value_network(observations), returns)
-                        value_optimizer.zero_grad()
-                        value_loss.backward()
-                        value_optimizer.step()
-
-                env_steps += batch.num_steps
-                mean_return = batch.returns.mean().item()
-                history.log(
-                    env_steps=env_steps,
-                    mean_return=mean_return,
-                    loss=loss.item(),
-                    wall_time=time.perf_counter() - start,
-                    **extra,
-                )
-                bar.set_postfix(mean_return=f"{mean_return:.1f}")
-    finally:
-        envs.close()
-    return history

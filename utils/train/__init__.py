@@ -1,0 +1,40 @@
+"""Training loops that take the student's functions: one scaffold, one config per trainer.
+
+Every trainer is only its algorithm: the plumbing they share (seeding, device, vector
+environments, progress bar, clock, NaN checks, ``History``) is ``scaffold.Run``, and each has a
+frozen config dataclass with a help string per field (``describe(config)`` prints them)::
+
+    from utils.train import A2CConfig, describe, train_a2c
+    history = train_a2c(actor_critic_loss, gae, A2CConfig(total_steps=50_000, seed=1))
+
+The student's functions come in as arguments; ``utils`` never imports a notebook.
+"""
+
+from utils.history import History
+from utils.train.config import RunConfig, describe, option
+from utils.train.policy_gradient import PolicyGradientConfig, train_policy_gradient
+from utils.train.reinforce import (
+    LogProbFunction,
+    ReinforceConfig,
+    ReinforceLoss,
+    episode_log_probs,
+    train_reinforce,
+)
+from utils.train.scaffold import ReturnTracker, Run, explained_variance
+
+__all__ = [
+    "History",
+    "LogProbFunction",
+    "PolicyGradientConfig",
+    "ReinforceConfig",
+    "ReinforceLoss",
+    "ReturnTracker",
+    "Run",
+    "RunConfig",
+    "describe",
+    "episode_log_probs",
+    "explained_variance",
+    "option",
+    "train_policy_gradient",
+    "train_reinforce",
+]
