@@ -8,13 +8,16 @@ never need to read this code. One module per job:
 - ``utils.envs``: vectorised gymnasium environments with episode statistics
 - ``utils.policies``: MLP categorical/Gaussian policies and value networks
 - ``utils.rollouts``: collect whole episodes (N, T) or fixed-length steps (T, N) as tensors
-- ``utils.train``: training loops that take the student's loss functions
-- ``utils.reinforce``: REINFORCE with per-step weights and a learned baseline; estimator statistics
+- ``utils.history``: ``History``, what a training run measured
+- ``utils.train``: training loops that take the student's functions, one scaffold for all of
+  them and a config dataclass per trainer
+- ``utils.reinforce``: per-step weights on tabular episodes, and the bias and variance of estimators
 - ``utils.actor_critic``: the online Q actor-critic loop and batched A2C
 - ``utils.plots``: learning curves and variance plots
 """
 
 from utils.envs import make_vector_env, observation_dim
+from utils.history import History
 from utils.plots import plot_learning_curves, plot_variance_bars, plot_variance_vs_samples
 from utils.policies import CategoricalPolicy, GaussianPolicy, Policy, ValueNetwork, mlp, policy_for
 from utils.rollouts import (
@@ -26,7 +29,7 @@ from utils.rollouts import (
 )
 from utils.runtime import device, is_grading, limit_cpu_threads, on_colab, seed_everything
 from utils.tabular import TabularEpisodes, TabularMDP, random_mdp, two_armed_bandit
-from utils.train import History, episode_log_probs, train_reinforce
+from utils.train import episode_log_probs, train_reinforce
 
 __all__ = [
     "CategoricalPolicy",
