@@ -81,6 +81,12 @@ def _grade(course: Course, args) -> int:
     return 0
 
 
+def _validate(course: Course, args) -> int:
+    from utils.validate import main as validate_main
+
+    return validate_main([str(args.notebook)])
+
+
 def _manual(course: Course, args) -> int:
     from autograde import manual
 
@@ -190,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default: hidden, or as the gradebook had it)",
     )
     grade.set_defaults(run=_grade)
+
+    validate = commands.add_parser(
+        "validate", help="for students: run a notebook's visible tests, a line per function"
+    )
+    validate.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    validate.set_defaults(run=_validate)
 
     manual = commands.add_parser(
         "manual", help="grade written answers by hand: export them, import the points"
