@@ -81,6 +81,18 @@ def _grade(course: Course, args) -> int:
     return 0
 
 
+def _publish(course: Course, args) -> int:
+    from autograde.publish import check_published, publish
+
+    written = publish(course, args.folder, args.repository)
+    problems = check_published(args.folder, course)
+    if problems:
+        raise UsageError(f"the published tree holds what students must not see: {problems[0]}")
+    print(f"wrote the student repository in {args.folder} ({len(written)} notebooks); commit it")
+    print(f"and push it to {args.repository}: students open the notebooks from there")
+    return 0
+
+
 def _validate(course: Course, args) -> int:
     from utils.validate import main as validate_main
 
@@ -196,6 +208,19 @@ def _parser() -> argparse.ArgumentParser:
         "(default: hidden, or as the gradebook had it)",
     )
     grade.set_defaults(run=_grade)
+
+    publish = commands.add_parser(
+        "publish", help="write the student repository: notebooks, utils, README; no solutions"
+    )
+    publish.add_argument("folder", type=Path, metavar="DIR")
+    publish.add_argument(
+        "--repository",
+        required=True,
+        metavar="URL",
+        help="where students will get it, e.g. https://github.com/ORG/REPO (setup cells and "
+        "Colab badges name it)",
+    )
+    publish.set_defaults(run=_publish)
 
     validate = commands.add_parser(
         "validate", help="for students: run a notebook's visible tests, a line per function"

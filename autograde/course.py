@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,17 @@ class Course:
             if name not in known:
                 raise UsageError(f"unknown assignment {name!r}{did_you_mean(name, known)}")
         return list(dict.fromkeys(names))
+
+    @property
+    def student_repository(self) -> str:
+        """The student repository's URL: ``[tool.workbook] student-repository`` in pyproject."""
+        text = (self.root / "pyproject.toml").read_text(encoding="utf-8")
+        match = re.search(r'^student-repository\s*=\s*"([^"]+)"', text, re.M)
+        if not match:
+            raise UsageError(
+                f"{self.root / 'pyproject.toml'} has no [tool.workbook] student-repository"
+            )
+        return match.group(1)
 
     def source_notebook(self, assignment: str) -> Path:
         return self.solutions / assignment / f"{assignment}.ipynb"

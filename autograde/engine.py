@@ -17,6 +17,7 @@ share state and can be graded in parallel.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import shutil
@@ -74,11 +75,14 @@ def _run(app_class, course: Path, config: Config, **ids: str) -> None:
         app.log.removeHandler(handler)
 
 
-def generate_assignment(source: Path, assignment: str, course: Path) -> Path:
+def generate_assignment(
+    source: Path, assignment: str, course: Path, *, repository: str | None = None
+) -> Path:
     """Make the student version of ``source/<assignment>`` in ``course``.
 
     Returns the release folder. The course's gradebook now knows the assignment, which is what
-    grading needs. ``course`` is created (and emptied first if it exists).
+    grading needs. ``course`` is created (and emptied first if it exists). With ``repository``,
+    the setup cell names that student repository (stamped before nbgrader checksums the cell).
     """
     from nbgrader.converters import GenerateAssignment
 
@@ -89,6 +93,10 @@ def generate_assignment(source: Path, assignment: str, course: Path) -> Path:
         course / "source" / assignment,
         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
     )
+    if repository is not None:
+        copied = only_notebook(course / "source" / assignment)
+        stamped = notebook_format.stamp_repository(notebook_format.read(copied), repository)
+        copied.write_text(json.dumps(stamped, indent=1, ensure_ascii=False) + "\n", "utf-8")
     config = course_config(course)
     _run(GenerateAssignment, course, config, assignment_id=assignment)
     return course / "release" / assignment

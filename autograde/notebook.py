@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -111,3 +112,23 @@ def completed(release: dict, solution: dict) -> dict:
         answer = without_solution_markers(cell_source(solution, function))
         notebook = replace_answer(notebook, function, answer)
     return notebook
+
+
+# The setup cell's line naming the student repository (Colab installs utils from it).
+REPOSITORY_LINE = re.compile(r'^REPOSITORY = "[^"\n]*"', re.M)
+
+
+def stamp_repository(notebook: dict, repository: str) -> dict:
+    """A copy of ``notebook`` whose setup cell names ``repository`` (see ``REPOSITORY_LINE``)."""
+    stamped = copy.deepcopy(notebook)
+    for candidate in stamped["cells"]:
+        if nbgrader(candidate).get("grade_id") == "setup":
+            candidate["source"] = REPOSITORY_LINE.sub(
+                f'REPOSITORY = "{repository}"', source(candidate)
+            )
+    return stamped
+
+
+def without_repository(text: str) -> str:
+    """``text`` with the repository line blanked: copies stamped for other repositories match."""
+    return REPOSITORY_LINE.sub('REPOSITORY = ""', text)

@@ -14,7 +14,9 @@ def release(course: Course, assignments: list[str]) -> list[str]:
     """Regenerate ``notebooks/<assignment>/`` for each assignment (same input, same files)."""
     for assignment in assignments:
         with tempfile.TemporaryDirectory(prefix="autograde-release-") as scratch:
-            generated = engine.generate_assignment(course.solutions, assignment, Path(scratch))
+            generated = engine.generate_assignment(
+                course.solutions, assignment, Path(scratch), repository=course.student_repository
+            )
             destination = course.notebooks / assignment
             if destination.exists():
                 shutil.rmtree(destination)
