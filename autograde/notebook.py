@@ -115,7 +115,7 @@ def completed(release: dict, solution: dict) -> dict:
 
 
 # The setup cell's line naming the student repository (Colab installs utils from it).
-REPOSITORY_LINE = re.compile(r'^REPOSITORY = "[^"\n]*"', re.M)
+REPOSITORY_LINE = re.compile(r'^([ \t]*)REPOSITORY = "[^"\n]*"', re.M)
 
 
 def stamp_repository(notebook: dict, repository: str) -> dict:
@@ -124,11 +124,11 @@ def stamp_repository(notebook: dict, repository: str) -> dict:
     for candidate in stamped["cells"]:
         if nbgrader(candidate).get("grade_id") == "setup":
             candidate["source"] = REPOSITORY_LINE.sub(
-                f'REPOSITORY = "{repository}"', source(candidate)
+                lambda match: f'{match.group(1)}REPOSITORY = "{repository}"', source(candidate)
             )
     return stamped
 
 
 def without_repository(text: str) -> str:
     """``text`` with the repository line blanked: copies stamped for other repositories match."""
-    return REPOSITORY_LINE.sub('REPOSITORY = ""', text)
+    return REPOSITORY_LINE.sub(lambda match: f'{match.group(1)}REPOSITORY = ""', text)

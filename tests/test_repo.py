@@ -38,17 +38,37 @@ def test_torch_is_pinned_for_cpu_but_not_in_the_project():
     assert re.search(r'"torch[^"]*"', pyproject).group(0) == '"torch>=2.2"'
 
 
-def test_colab_badges_and_setup_cells_name_the_same_repository():
-    """A fork changes one URL in several places; this test lists the places that disagree."""
+def test_colab_badges_and_setup_cells_name_the_student_repository():
+    """One setting (pyproject's [tool.workbook] student-repository) names where students get
+    the workbook; `release` stamps it into the setup cells; the README's badges point there."""
     import json
 
-    badge_repos = set(re.findall(r"colab\.research\.google\.com/github/([^/]+/[^/]+)/", README))
-    assert len(badge_repos) == 1, badge_repos
-    (repository,) = badge_repos
+    from autograde.course import Course
+    from autograde.publish import colab_url
+
+    repository = Course(REPO).student_repository
     for notebook in sorted((REPO / "notebooks").glob("*/*.ipynb")):
-        assert f"notebooks/{notebook.parent.name}/{notebook.name}" in README, (
-            f"README has no Colab badge for {notebook.name}"
-        )
+        path = f"notebooks/{notebook.parent.name}/{notebook.name}"
+        assert colab_url(repository, path) in README, f"README has no Colab badge for {path}"
         cells = json.loads(notebook.read_text())["cells"]
         setup = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
-        assert f"github.com/{repository}" in setup, f"{notebook.name} installs another repository"
+        assert f'REPOSITORY = "{repository}"' in setup, f"{path} installs from elsewhere"
+
+
+def test_every_setup_cell_makes_utils_importable_the_same_way():
+    """The block that finds or installs utils is the same in every notebook."""
+    import json
+    import re
+
+    blocks = {}
+    for notebook in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        setup = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+        match = re.search(
+            r"^try:\n    import utils\nexcept ImportError:\n.*?\n    import utils\n",
+            setup,
+            re.S | re.M,
+        )
+        assert match, f"{notebook.name}: no shared block that makes utils importable"
+        blocks[notebook.name] = match.group(0)
+    assert len(set(blocks.values())) == 1, sorted(blocks)

@@ -177,7 +177,7 @@ class World:
         words: list[str] = []
         if rng.random() < style["opener"]:
             words += rng.choice(OPENERS)
-        for sentence in range(2 if rng.random() < style["second_sentence"] else 1):
+        for _ in range(2 if rng.random() < style["second_sentence"] else 1):
             roll = rng.random()
             if roll < style["subject_topic"]:
                 words += ["the", topic]

@@ -1,0 +1,260 @@
+"""A tiny causal transformer language model, its reward and value heads, and batched sampling.
+
+``TinyLM`` is a GPT in miniature (token and position embeddings, pre-norm blocks of causal
+self-attention and an MLP, tied output embedding). Every model here takes right-padded token
+rows (B, T) and lines its outputs up with the tokens:
+
+- ``TinyLM(tokens)`` -> logits (B, T, V); ``logits[:, t]`` is the distribution of the NEXT token,
+  ``tokens[:, t + 1]``;
+- ``RewardModel(tokens, response_mask)`` -> (B,), one score per response, read at its last token;
+- ``ValueModel(tokens)`` -> (B, T); ``values[:, t]`` is the value of the prefix
+  ``tokens[:, :t]``, i.e. of the state in which ``tokens[:, t]`` is about to be chosen, so that
+  values, log-probabilities and rewards of token ``t`` share the index ``t``.
+
+``sample`` generates responses for a batch of prompts with a key-value cache, so a token costs
+one pass over one position instead of the whole prefix.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["LMConfig", "RewardModel", "Samples", "TinyLM", "ValueModel", "sample"]
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    """The shape of a ``TinyLM``."""
+
+    vocab_size: int
+    d_model: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    max_length: int = 40  # the longest sequence (prompt + response) it can read
+
+
+class _Block(nn.Module):
+    def __init__(self, config: LMConfig):
+        super().__init__()
+        self.num_heads = config.num_heads
+        self.norm1 = nn.LayerNorm(config.d_model)
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.out = nn.Linear(config.d_model, config.d_model)
+        self.norm2 = nn.LayerNorm(config.d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.d_model, 4 * config.d_model),
+            nn.GELU(),
+            nn.Linear(4 * config.d_model, config.d_model),
+        )
+
+    def forward(
+        self, x: torch.Tensor, cache: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        batch, length, width = x.shape
+        q, k, v = self.qkv(self.norm1(x)).split(width, dim=2)
+        q, k, v = (z.view(batch, length, self.num_heads, -1).transpose(1, 2) for z in (q, k, v))
+        if cache is not None:  # keys and values of the earlier positions
+            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
+        # a causal mask is needed only when several new positions attend to each other
+        attention = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None and length > 1)
+        x = x + self.out(attention.transpose(1, 2).reshape(batch, length, width))
+        x = x + self.mlp(self.norm2(x))
+        return x, [k, v]
+
+
+class TinyLM(nn.Module):
+    """A small GPT. ``TinyLM(LMConfig(vocab_size=52))`` has about 100k parameters.
+
+    The token ids ``eos_id`` and ``pad_id`` are remembered so that ``sample`` knows when a
+    response ends and what to pad with.
+    """
+
+    def __init__(self, config: LMConfig, *, eos_id: int = 2, pad_id: int = 0):
+        super().__init__()
+        self.config = config
+        self.eos_id, self.pad_id = eos_id, pad_id
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.position = nn.Embedding(config.max_length, config.d_model)
+        self.blocks = nn.ModuleList(_Block(config) for _ in range(config.num_layers))
+        self.norm = nn.LayerNorm(config.d_model)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    @property
+    def device(self) -> torch.device:
+        return self.embed.weight.device
+
+    def hidden_states(
+        self, tokens: torch.Tensor, cache: list[list[torch.Tensor]] | None = None
+    ) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+        """(B, T) tokens -> (B, T, d) last-layer features, and the new key-value cache."""
+        start = 0 if cache is None else cache[0][0].shape[2]
+        if start + tokens.shape[1] > self.config.max_length:
+            raise ValueError(
+                f"sequence of length {start + tokens.shape[1]} is longer than the model's "
+                f"max_length {self.config.max_length}"
+            )
+        positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
+        x = self.embed(tokens) + self.position(positions)
+        new_cache = []
+        for layer, block in enumerate(self.blocks):
+            x, layer_cache = block(x, None if cache is None else cache[layer])
+            new_cache.append(layer_cache)
+        return self.norm(x), new_cache
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T) token ids -> (B, T, V) logits; ``logits[:, t]`` predicts ``tokens[:, t + 1]``."""
+        hidden, _ = self.hidden_states(tokens)
+        return hidden @ self.embed.weight.T
+
+    def start(self, prompts: torch.Tensor) -> tuple[torch.Tensor, object]:
+        """Read the prompts: the logits (B, V) of the first response token, and the cache."""
+        hidden, cache = self.hidden_states(prompts)
+        return hidden[:, -1] @ self.embed.weight.T, cache
+
+    def extend(self, tokens: torch.Tensor, cache: object) -> tuple[torch.Tensor, object]:
+        """Read one more token per row (B,): the logits (B, V) of the next one, and the cache."""
+        hidden, cache = self.hidden_states(tokens[:, None], cache)
+        return hidden[:, -1] @ self.embed.weight.T, cache
+
+    def to_world(self, tokens: torch.Tensor, response_mask: torch.Tensor):
+        """Tokens in the world's vocabulary (the same ids for a TinyLM)."""
+        return tokens, response_mask
+
+    def from_world(self, prompts: torch.Tensor) -> torch.Tensor:
+        """World prompts in this model's vocabulary (the same ids for a TinyLM)."""
+        return prompts
+
+
+def last_response_index(response_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) mask -> (B,) the column of each row's last response token (0 if none)."""
+    columns = torch.arange(response_mask.shape[1], device=response_mask.device)
+    return (response_mask.long() * (columns + 1)).argmax(dim=1)
+
+
+class RewardModel(nn.Module):
+    """A language model's body with a scalar head: one score per (prompt, response).
+
+    The score is read from the features at the response's last token (its ``<eos>``), which has
+    seen the whole prompt and response. InstructGPT starts the reward model from the SFT
+    model; so does ``RewardModel(sft_model)`` (a copy: the SFT model is not changed).
+    """
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = copy.deepcopy(body)
+        width = _width(self.body)
+        self.head = nn.Linear(width, 1)
+        nn.init.normal_(self.head.weight, std=1 / math.sqrt(width))
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, tokens: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+        """(B, T) tokens and response mask -> (B,) scores."""
+        hidden, _ = self.body.hidden_states(tokens)
+        last = last_response_index(response_mask)
+        return self.head(hidden[torch.arange(tokens.shape[0], device=tokens.device), last])[:, 0]
+
+
+class ValueModel(nn.Module):
+    """The critic of RLHF's PPO: a body with a scalar head, one value per token position.
+
+    ``values[:, t]`` estimates the return that follows once ``tokens[:, :t]`` has been read,
+    before ``tokens[:, t]`` is chosen (it is computed from the features at position ``t - 1``);
+    ``values[:, 0]`` is 0, as the first token is never a response token.
+    """
+
+    def __init__(self, body: nn.Module):
+        super().__init__()
+        self.body = copy.deepcopy(body)
+        self.head = nn.Linear(_width(self.body), 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T) tokens -> (B, T) values, aligned with the tokens."""
+        hidden, _ = self.body.hidden_states(tokens)
+        values = self.head(hidden[:, :-1])[..., 0]
+        return torch.cat([torch.zeros_like(values[:, :1]), values], dim=1)
+
+
+def _width(body: nn.Module) -> int:
+    config = getattr(body, "config", None)
+    for name in ("d_model", "hidden_size", "n_embd"):
+        if hasattr(config, name):
+            return int(getattr(config, name))
+    raise TypeError(f"cannot tell the feature width of {type(body).__name__}")
+
+
+@dataclass
+class Samples:
+    """Prompts and the responses sampled for them.
+
+    tokens: (B, T) long, each row the prompt, the response (ending with the model's eos id
+        unless it hit ``max_new_tokens``) and padding.
+    response_mask: (B, T) bool, True on the response's tokens (the eos included).
+    """
+
+    tokens: torch.Tensor
+    response_mask: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+
+@torch.no_grad()
+def sample(
+    model: nn.Module,
+    prompts: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Samples:
+    """Sample one response per prompt, all rows at once, with a key-value cache.
+
+    Args:
+        model: a ``TinyLM`` (or anything with ``start``, ``extend``, ``eos_id``, ``pad_id``).
+        prompts: (B, P) token ids, every row a whole prompt of the same length P.
+        max_new_tokens: the longest response; a response that reaches it without the eos id is
+            cut there (and counts as unfinished for the gold reward).
+        temperature: divides the logits before sampling (1: the model's own distribution).
+        generator: the random generator (on the model's device); None: torch's global one.
+
+    Returns:
+        ``Samples``: tokens (B, P + L) with L <= max_new_tokens the longest response, and the
+        response mask.
+    """
+    batch, prompt_length = prompts.shape
+    logits, cache = model.start(prompts)
+    finished = torch.zeros(batch, dtype=torch.bool, device=prompts.device)
+    chosen = []
+    for _ in range(max_new_tokens):
+        probabilities = torch.softmax(logits.float() / temperature, dim=-1)
+        token = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+        token = token.masked_fill(finished, model.pad_id)
+        chosen.append(token)
+        finished = finished | (token == model.eos_id)
+        if bool(finished.all()):
+            break
+        logits, cache = model.extend(token, cache)
+    responses = torch.stack(chosen, dim=1)
+    # a token belongs to the response up to and including its first eos
+    ended_before = (
+        torch.cumsum((responses == model.eos_id).long(), dim=1) - (responses == model.eos_id).long()
+    )
+    response_part = ended_before == 0
+    tokens = torch.cat([prompts, responses], dim=1)
+    mask = torch.cat([torch.zeros_like(prompts, dtype=torch.bool), response_part], dim=1)
+    return Samples(tokens, mask)
