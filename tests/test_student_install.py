@@ -69,7 +69,8 @@ def test_a_notebook_runs_from_the_student_repository_with_only_colabs_packages(t
         "metadata": {},
         "outputs": [],
         "execution_count": None,
-        "source": "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')",
+        # Colab, as the setup cell sees it: google.colab is imported
+        "source": "import sys, types\nsys.modules['google.colab'] = types.ModuleType('colab')",
     }
     student["cells"].insert(0, colab)
     workdir = tmp_path / "content"  # Colab's working folder: no copy of the workbook above it

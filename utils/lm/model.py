@@ -53,19 +53,31 @@ class _Block(nn.Module):
             nn.Linear(4 * config.d_model, config.d_model),
         )
 
-    def forward(
-        self, x: torch.Tensor, cache: list[torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, x: torch.Tensor, cache: _LayerCache | None = None) -> torch.Tensor:
         batch, length, width = x.shape
         q, k, v = self.qkv(self.norm1(x)).split(width, dim=2)
         q, k, v = (z.view(batch, length, self.num_heads, -1).transpose(1, 2) for z in (q, k, v))
-        if cache is not None:  # keys and values of the earlier positions
-            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)
-        # a causal mask is needed only when several new positions attend to each other
-        attention = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None and length > 1)
+        causal = length > 1  # one new position may attend to everything before it
+        if cache is not None:  # write this step's keys and values after the earlier ones
+            k, v = cache.append(k, v)
+            causal = causal and k.shape[2] == length
+        attention = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         x = x + self.out(attention.transpose(1, 2).reshape(batch, length, width))
-        x = x + self.mlp(self.norm2(x))
-        return x, [k, v]
+        return x + self.mlp(self.norm2(x))
+
+
+class _LayerCache:
+    """One layer's keys and values, in buffers allocated once for the longest sequence."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor):
+        self.keys, self.values, self.length = keys, values, 0
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        end = self.length + k.shape[2]
+        self.keys[:, :, self.length : end] = k
+        self.values[:, :, self.length : end] = v
+        self.length = end
+        return self.keys[:, :, :end], self.values[:, :, :end]
 
 
 class TinyLM(nn.Module):
@@ -97,10 +109,10 @@ class TinyLM(nn.Module):
         return self.embed.weight.device
 
     def hidden_states(
-        self, tokens: torch.Tensor, cache: list[list[torch.Tensor]] | None = None
-    ) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
-        """(B, T) tokens -> (B, T, d) last-layer features, and the new key-value cache."""
-        start = 0 if cache is None else cache[0][0].shape[2]
+        self, tokens: torch.Tensor, cache: list[_LayerCache] | None = None
+    ) -> torch.Tensor:
+        """(B, T) tokens -> (B, T, d) last-layer features (after the cached positions, if any)."""
+        start = 0 if cache is None else cache[0].length
         if start + tokens.shape[1] > self.config.max_length:
             raise ValueError(
                 f"sequence of length {start + tokens.shape[1]} is longer than the model's "
@@ -108,26 +120,44 @@ class TinyLM(nn.Module):
             )
         positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
         x = self.embed(tokens) + self.position(positions)
-        new_cache = []
         for layer, block in enumerate(self.blocks):
-            x, layer_cache = block(x, None if cache is None else cache[layer])
-            new_cache.append(layer_cache)
-        return self.norm(x), new_cache
+            x = block(x, None if cache is None else cache[layer])
+        return self.norm(x)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, T) token ids -> (B, T, V) logits; ``logits[:, t]`` predicts ``tokens[:, t + 1]``."""
-        hidden, _ = self.hidden_states(tokens)
-        return hidden @ self.embed.weight.T
+        return self.hidden_states(tokens) @ self.embed.weight.T
 
     def start(self, prompts: torch.Tensor) -> tuple[torch.Tensor, object]:
         """Read the prompts: the logits (B, V) of the first response token, and the cache."""
-        hidden, cache = self.hidden_states(prompts)
+        config = self.config
+        shape = (
+            prompts.shape[0],
+            config.num_heads,
+            config.max_length,
+            config.d_model // config.num_heads,
+        )
+        dtype = self.embed.weight.dtype
+        cache = [
+            _LayerCache(
+                torch.empty(shape, dtype=dtype, device=prompts.device),
+                torch.empty(shape, dtype=dtype, device=prompts.device),
+            )
+            for _ in self.blocks
+        ]
+        hidden = self.hidden_states(prompts, cache)
         return hidden[:, -1] @ self.embed.weight.T, cache
 
     def extend(self, tokens: torch.Tensor, cache: object) -> tuple[torch.Tensor, object]:
         """Read one more token per row (B,): the logits (B, V) of the next one, and the cache."""
-        hidden, cache = self.hidden_states(tokens[:, None], cache)
+        hidden = self.hidden_states(tokens[:, None], cache)
         return hidden[:, -1] @ self.embed.weight.T, cache
+
+    def keep(self, cache: object, index: torch.Tensor) -> object:
+        """The cache of the rows ``index`` only (rows that finished are dropped while sampling)."""
+        for layer in cache:
+            layer.keys, layer.values = layer.keys[index], layer.values[index]
+        return cache
 
     def to_world(self, tokens: torch.Tensor, response_mask: torch.Tensor):
         """Tokens in the world's vocabulary (the same ids for a TinyLM)."""
@@ -162,7 +192,7 @@ class RewardModel(nn.Module):
 
     def forward(self, tokens: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
         """(B, T) tokens and response mask -> (B,) scores."""
-        hidden, _ = self.body.hidden_states(tokens)
+        hidden = self.body.hidden_states(tokens)
         last = last_response_index(response_mask)
         return self.head(hidden[torch.arange(tokens.shape[0], device=tokens.device), last])[:, 0]
 
@@ -184,7 +214,7 @@ class ValueModel(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """(B, T) tokens -> (B, T) values, aligned with the tokens."""
-        hidden, _ = self.body.hidden_states(tokens)
+        hidden = self.body.hidden_states(tokens)
         values = self.head(hidden[:, :-1])[..., 0]
         return torch.cat([torch.zeros_like(values[:, :1]), values], dim=1)
 
@@ -224,8 +254,12 @@ def sample(
 ) -> Samples:
     """Sample one response per prompt, all rows at once, with a key-value cache.
 
+    Rows that have finished (said the eos) are dropped from the batch as they go, so a batch
+    costs about as much as its responses are long on average, not as its longest one.
+
     Args:
-        model: a ``TinyLM`` (or anything with ``start``, ``extend``, ``eos_id``, ``pad_id``).
+        model: a ``TinyLM`` (or anything with ``start``, ``extend``, ``keep``, ``eos_id`` and
+            ``pad_id``, such as the Hugging Face wrapper of ``utils.lm.hf``).
         prompts: (B, P) token ids, every row a whole prompt of the same length P.
         max_new_tokens: the longest response; a response that reaches it without the eos id is
             cut there (and counts as unfinished for the gold reward).
@@ -236,25 +270,30 @@ def sample(
         ``Samples``: tokens (B, P + L) with L <= max_new_tokens the longest response, and the
         response mask.
     """
-    batch, prompt_length = prompts.shape
+    batch = prompts.shape[0]
+    device = prompts.device
+    responses = torch.full((batch, max_new_tokens), model.pad_id, dtype=torch.long, device=device)
+    lengths = torch.full((batch,), max_new_tokens, dtype=torch.long, device=device)
+    rows = torch.arange(batch, device=device)  # the original row of each row still going
     logits, cache = model.start(prompts)
-    finished = torch.zeros(batch, dtype=torch.bool, device=prompts.device)
-    chosen = []
-    for _ in range(max_new_tokens):
+    longest = 0
+    for step in range(max_new_tokens):
         probabilities = torch.softmax(logits.float() / temperature, dim=-1)
         token = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
-        token = token.masked_fill(finished, model.pad_id)
-        chosen.append(token)
-        finished = finished | (token == model.eos_id)
-        if bool(finished.all()):
+        responses[rows, step] = token
+        longest = step + 1
+        ended = token == model.eos_id
+        lengths[rows[ended]] = step + 1
+        going = ~ended
+        if not bool(going.any()) or step + 1 == max_new_tokens:
             break
+        if bool(ended.any()):  # drop the rows that are done
+            index = going.nonzero()[:, 0]
+            rows, token, cache = rows[index], token[index], model.keep(cache, index)
         logits, cache = model.extend(token, cache)
-    responses = torch.stack(chosen, dim=1)
-    # a token belongs to the response up to and including its first eos
-    ended_before = (
-        torch.cumsum((responses == model.eos_id).long(), dim=1) - (responses == model.eos_id).long()
-    )
-    response_part = ended_before == 0
+    responses = responses[:, :longest]
+    response_part = torch.arange(longest, device=device)[None, :] < lengths[:, None]
+    responses = responses.masked_fill(~response_part, model.pad_id)
     tokens = torch.cat([prompts, responses], dim=1)
     mask = torch.cat([torch.zeros_like(prompts, dtype=torch.bool), response_part], dim=1)
     return Samples(tokens, mask)
