@@ -29,6 +29,11 @@ def q_learning_target(rewards, next_q_values, terminations, gamma):
     return rewards + gamma * (~terminations).float() * next_q_values.max(dim=-1).values
 
 
+def expected_sarsa_target(rewards, next_q_values, next_probs, terminations, gamma):
+    expected = (next_probs * next_q_values).sum(dim=-1)
+    return rewards + gamma * (~terminations).float() * expected
+
+
 def q_actor_critic_update(policy, critic, optimizer, transitions, gamma=0.99):
     q_taken = critic(transitions.observations).gather(1, transitions.actions[:, None]).squeeze(1)
     log_probs = policy.log_prob(transitions.observations, transitions.actions)
@@ -132,6 +137,45 @@ def test_q_actor_critic_hands_update_fn_real_transitions_and_logs():
     assert history.env_steps[-1] <= sum(t.num_transitions for t in seen)
     assert set(history.extra) == {"actor_loss", "critic_loss"}
     assert all(math.isfinite(value) for value in history.mean_return)
+
+
+def test_q_actor_critic_hands_update_fn_the_acting_policy_for_on_policy_targets():
+    """An expected SARSA update needs pi(. | s') of the policy that is acting and learning."""
+    probabilities, at_rest = [], []
+
+    def update_fn(policy, critic, optimizer, transitions):
+        with torch.no_grad():
+            next_probs = policy.distribution(transitions.next_observations).probs
+            at_rest.append(policy.distribution(torch.zeros(4)).probs)
+            # the policy that acts: its log-probabilities of the taken actions are finite
+            assert torch.isfinite(
+                policy.log_prob(transitions.observations, transitions.actions)
+            ).all()
+        probabilities.append(next_probs)
+        q_taken = critic(transitions.observations).gather(1, transitions.actions[:, None])
+        log_probs = policy.log_prob(transitions.observations, transitions.actions)
+        with torch.no_grad():
+            targets = expected_sarsa_target(
+                transitions.rewards,
+                critic(transitions.next_observations),
+                next_probs,
+                transitions.terminations,
+                0.99,
+            )
+        actor_loss = -(log_probs * q_taken.squeeze(1).detach()).mean()
+        critic_loss = ((q_taken.squeeze(1) - targets) ** 2).mean()
+        optimizer.zero_grad()
+        (actor_loss + critic_loss).backward()
+        optimizer.step()
+        return actor_loss.detach(), critic_loss.detach()
+
+    history = train_q_actor_critic(update_fn, num_envs=4, total_steps=400, progress=False)
+    assert len(probabilities) == 100 and len(history) >= 1
+    for next_probs in probabilities:
+        assert next_probs.shape[1] == 2
+        torch.testing.assert_close(next_probs.sum(dim=1), torch.ones(next_probs.shape[0]))
+    # the same policy learns while it acts: pi(. | s) of a fixed state changes over the updates
+    assert not torch.allclose(at_rest[0], at_rest[-1])
 
 
 def test_q_actor_critic_with_one_environment_skips_its_reset_steps():

@@ -177,7 +177,9 @@ def train_q_actor_critic(
     1. sample a ~ pi_theta(. | s) in every environment and step them: observe r and s';
     2. ``update_fn(policy, critic, optimizer, transitions)`` evaluates Q_beta(s, a), updates
        theta along grad log pi * Q and beta towards a TD target; it returns (actor_loss,
-       critic_loss) for logging.
+       critic_loss) for logging. It gets the acting policy itself, so an on-policy target can
+       use the current pi(. | s'): ``policy.distribution(transitions.next_observations).probs``
+       for the expected SARSA target.
 
     Reset steps (the step after an episode ends, see ``utils.envs``) are left out of
     ``transitions``, so N can be smaller than ``num_envs`` now and then.
