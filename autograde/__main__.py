@@ -65,6 +65,7 @@ def _grade(course: Course, args) -> int:
         reuse=not args.force,
         scheduler=args.scheduler,
         show_test_code=args.show_test_code,
+        prewarm=not args.cold_kernels,
     )
     rows = graded.rows
     for warning in graded.warnings:
@@ -115,7 +116,8 @@ def _manual(course: Course, args) -> int:
 def _check(course: Course, args) -> int:
     from autograde.check import check
 
-    return 0 if check(course, course.resolve(args.assignments), jobs=args.jobs) else 1
+    assignments = course.resolve(args.assignments)
+    return 0 if check(course, assignments, jobs=args.jobs, one_at_a_time=args.one_at_a_time) else 1
 
 
 def _demo(course: Course, args) -> int:
@@ -201,6 +203,12 @@ def _parser() -> argparse.ArgumentParser:
         help="grade on a Dask cluster (e.g. tcp://host:8786) instead of local processes",
     )
     grade.add_argument(
+        "--cold-kernels",
+        action="store_true",
+        help="start every kernel as a new Python instead of forking a pre-warmed one "
+        "(slower; for comparison and debugging)",
+    )
+    grade.add_argument(
         "--show-test-code",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -255,6 +263,12 @@ def _parser() -> argparse.ArgumentParser:
         "assignments", nargs="*", metavar="ASSIGNMENT", help="default: all assignments"
     )
     check.add_argument("--jobs", type=_positive, default=2, help="notebooks graded at once")
+    check.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="grade every mutant and variant in a notebook of its own (default: in batches, "
+        "one entry per function, and a surprising batch again entry by entry)",
+    )
     check.set_defaults(run=_check)
 
     demo = commands.add_parser("demo", help="grade a built-in example class and print the table")

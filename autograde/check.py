@@ -10,6 +10,14 @@ require:
 - every accepted variant (correct code written another way) keeps all of its points;
 - every graded function has at least ``MIN_MUTANTS`` mutants and ``MIN_ACCEPTED`` variants.
 
+Mutants and variants are graded in batches: a batch carries at most one entry per function, and
+every function has its own test cell, so one graded notebook says what each entry did to its own
+cell (a batch of the k-th mutant of every function must score 0 on exactly their test cells). A
+batch that does anything unexpected is graded again entry by entry, so every problem is reported
+against the one entry that caused it. Stubs are graded one at a time: they are the proof that no
+test leans on another graded function, which a batch could hide. Batching cuts an assignment's
+~80 notebooks to ~20; ``one_at_a_time=True`` grades every entry alone.
+
 Answer cells are named by their function (``grade_id``), and the test cell of function ``f`` is
 ``test_f``.
 """
@@ -41,6 +49,8 @@ class Case:
     description: str
     notebook: dict
     failing: frozenset[str]  # test cells that must score 0; every other test cell full marks
+    replaces: tuple[tuple[str, str], ...] = ()  # (function, source) pasted into the solution
+    function: str | None = None  # the graded function a mutant or variant replaces
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,17 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def score_text(self) -> str:
+        """The notebook's score, or for a mutant or variant its own test cell's (it may have
+        been graded in a batch)."""
+        if self.case.function is None:
+            score = "-" if self.row.score is None else f"{self.row.score:g}"
+            return f"{score}/{self.row.max_score:g}"
+        cell = self.row.cells.get(f"test_{self.case.function}")
+        if cell is None:
+            return "-"
+        return f"{cell.score:g}/{cell.max_score:g} test"
 
 
 def cases(solution: dict, release: dict, mutants: list[Mutant]) -> tuple[list[Case], list[str]]:
@@ -95,11 +116,45 @@ def cases(solution: dict, release: dict, mutants: list[Mutant]) -> tuple[list[Ca
                         entry.description,
                         replace_answer(perfect, function, entry.source),
                         failing,
+                        ((function, entry.source),),
+                        function,
                     )
                 )
     strays = sorted({m.function for m in mutants} - set(functions))
     problems += [f"mutants name {name!r}, which is not a graded function" for name in strays]
     return made, problems
+
+
+def batches(made: list[Case], perfect: dict) -> list[tuple[Case, list[Case]]]:
+    """Group the mutants (and, apart, the variants): batch k holds the k-th entry of every function.
+
+    Returns (case to grade, the single cases it stands for); solution, release and stubs stand
+    for themselves.
+    """
+    grouped: list[tuple[Case, list[Case]]] = []
+    for kind in ("mutant", "accepted"):
+        rounds: dict[int, list[Case]] = {}
+        for case in made:
+            if case.name.startswith(f"{kind}-"):
+                number = int(case.name.rsplit("-", 1)[1])
+                rounds.setdefault(number, []).append(case)
+        for number, members in sorted(rounds.items()):
+            if len(members) == 1:
+                grouped.append((members[0], members))
+                continue
+            notebook = perfect
+            for member in members:
+                for function, source in member.replaces:
+                    notebook = replace_answer(notebook, function, source)
+            batch = Case(
+                f"{kind}-batch-{number}",
+                f"entry {number} of every function's {kind}s, together",
+                notebook,
+                frozenset().union(*(m.failing for m in members)),
+            )
+            grouped.append((batch, members))
+    singles = {id(m) for _, members in grouped for m in members}
+    return [(case, [case]) for case in made if id(case) not in singles] + grouped
 
 
 def judge(case: Case, row: Row, tests: dict[str, float]) -> Verdict:
@@ -119,11 +174,17 @@ def judge(case: Case, row: Row, tests: dict[str, float]) -> Verdict:
 
 
 def check_assignment(
-    course: Course, assignment: str, *, jobs: int = 2, mutants: list[Mutant] | None = None
+    course: Course,
+    assignment: str,
+    *,
+    jobs: int = 2,
+    mutants: list[Mutant] | None = None,
+    one_at_a_time: bool = False,
 ) -> tuple[list[Verdict], list[str]]:
-    """Grade every case of one assignment; return the verdicts and any setup problems.
+    """Grade every case of one assignment; return one verdict per case and any setup problems.
 
-    ``mutants`` defaults to the assignment's mutants and accepted variants.
+    ``mutants`` defaults to the assignment's mutants and accepted variants. Unless
+    ``one_at_a_time``, mutants and variants go in batches (see the module's docstring).
     """
     if mutants is None:
         mutants = mutants_for(assignment) + accepted_for(assignment)
@@ -134,30 +195,54 @@ def check_assignment(
         release_path = engine.generate_assignment(course.solutions, assignment, work / "release")
         release = json.loads((release_path / source.name).read_text(encoding="utf-8"))
         made, problems = cases(solution, release, mutants)
-        submissions = []
-        for case in made:
-            path = work / "class" / case.name / assignment / source.name
-            path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(case.notebook), encoding="utf-8")
-            submissions.append(Submission(case.name, assignment, path))
-        rows = grade_submissions(course, submissions, work / "graded", jobs=jobs)
-    by_name = {row.student: row for row in rows}
-    tests = engine.test_cells(source)
-    return [judge(c, by_name[c.name], tests) for c in made], problems
+        tests = engine.test_cells(source)
+
+        def grade(graded: list[Case], round_name: str) -> dict[str, Row]:
+            submissions = []
+            for case in graded:
+                path = work / round_name / case.name / assignment / source.name
+                path.parent.mkdir(parents=True)
+                path.write_text(json.dumps(case.notebook), encoding="utf-8")
+                submissions.append(Submission(case.name, assignment, path))
+            rows = grade_submissions(course, submissions, work / f"graded-{round_name}", jobs=jobs)
+            return {row.student: row for row in rows}
+
+        if one_at_a_time:
+            rows = grade(made, "single")
+            return [judge(c, rows[c.name], tests) for c in made], problems
+        grouped = batches(made, completed(release, solution))
+        rows = grade([case for case, _ in grouped], "batch")
+        verdicts: dict[str, Verdict] = {}
+        again: list[Case] = []
+        for case, members in grouped:
+            verdict = judge(case, rows[case.name], tests)
+            if verdict.ok or members == [case]:
+                verdicts.update(
+                    {m.name: Verdict(m, verdict.row, verdict.problems) for m in members}
+                )
+            else:
+                again += members
+        if again:  # say which entry of a surprising batch did it
+            rows = grade(again, "again")
+            verdicts.update({c.name: judge(c, rows[c.name], tests) for c in again})
+    return [verdicts[c.name] for c in made], problems
 
 
-def check(course: Course, assignments: list[str], *, jobs: int = 2) -> bool:
+def check(
+    course: Course, assignments: list[str], *, jobs: int = 2, one_at_a_time: bool = False
+) -> bool:
     """Run the checks, print a report, and say whether everything held."""
     all_ok = True
     for assignment in assignments:
         print(f"checking {assignment} ...", flush=True)
-        verdicts, problems = check_assignment(course, assignment, jobs=jobs)
+        verdicts, problems = check_assignment(
+            course, assignment, jobs=jobs, one_at_a_time=one_at_a_time
+        )
         width = max(len(v.case.name) for v in verdicts)
         for verdict in verdicts:
-            score = f"{verdict.row.score if verdict.row.score is not None else '-':>4}"
             mark = "ok  " if verdict.ok else "FAIL"
             print(
-                f"  {mark} {verdict.case.name:<{width}}  {score}/{verdict.row.max_score:g}"
+                f"  {mark} {verdict.case.name:<{width}}  {verdict.score_text():>12}"
                 f"  {verdict.case.description}"
             )
             for problem in verdict.problems:

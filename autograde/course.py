@@ -77,7 +77,10 @@ class Course:
     @property
     def student_repository(self) -> str:
         """The student repository's URL: ``[tool.workbook] student-repository`` in pyproject."""
-        text = (self.root / "pyproject.toml").read_text(encoding="utf-8")
+        settings = self.root / "pyproject.toml"
+        if not settings.is_file():
+            raise UsageError(f"no pyproject.toml in {self.root}: is this the workbook's repo?")
+        text = settings.read_text(encoding="utf-8")
         match = re.search(r'^student-repository\s*=\s*"([^"]+)"', text, re.M)
         if not match:
             raise UsageError(

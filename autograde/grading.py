@@ -46,11 +46,13 @@ def grade(
     reuse: bool = True,
     scheduler: str | None = None,
     show_test_code: bool | None = None,
+    prewarm: bool = True,
 ) -> Graded:
     """Grade a class folder or LMS zip into the gradebook in ``out`` (see ``gradebook.py``).
 
     ``assignment`` names the assignment of a Canvas zip when its file names do not tell.
     ``show_test_code`` shows the test cells' code in feedback (None: as the gradebook had it).
+    ``prewarm=False`` starts every kernel as a new Python instead of forking the zygote.
     Returns this run's rows as they now stand in the gradebook.
     """
     with tempfile.TemporaryDirectory(prefix="autograde-unpacked-") as unpacked:
@@ -71,6 +73,7 @@ def grade(
             progress=progress,
             reuse=reuse,
             scheduler=scheduler,
+            prewarm=prewarm,
         )
     return Graded(record(rows, out, show_test_code=show_test_code), warnings + found.warnings)
 

@@ -1,21 +1,21 @@
 """A2C on CartPole-v1 with the notebook-03 solution functions: does it solve the task?
 
-Runs ``utils.actor_critic.train_a2c`` with reference versions of the two graded functions it
-takes (``gae`` and ``actor_critic_loss``, written out below: ``utils`` and ``benchmarks`` never
-import from ``solutions/``) on several seeds, and records for each seed the mean return of the
-last 100 finished episodes at the end of training, the first environment step at which that
-100-episode mean reached 475 (CartPole-v1's "solved" threshold), the environment steps and the
-wall time. The target: a final mean return >= 475 on at least 4 of 5 seeds.
+Runs ``utils.train.train_a2c`` with the solution's two graded functions it takes (``gae`` and
+``actor_critic_loss``, loaded from the solution notebook by ``autograde.reference``) and the
+default ``A2CConfig`` (the settings the notebook's A2C experiment uses, with a smaller budget
+there) on several seeds, and records for each seed the mean return of the last 100 finished
+episodes at the end of training, the first environment step at which that 100-episode mean
+reached 475 (CartPole-v1's "solved" threshold), the environment steps and the wall time. The
+target: a final mean return >= 475 on at least 4 of 5 seeds.
 
     python benchmarks/a2c_cartpole.py                      # 5 seeds, writes the results file
     python benchmarks/a2c_cartpole.py --seeds 0 1 --no-write
-
-The notebook's A2C experiment uses the same settings (``SETTINGS``) with a smaller budget.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import sys
@@ -29,60 +29,20 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from utils.actor_critic import train_a2c  # noqa: E402
+from autograde.reference import solution_functions  # noqa: E402
+from utils.train import A2CConfig, train_a2c  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "a2c_cartpole.md"
 SOLVED = 475.0
 WINDOW = 100  # episodes averaged for the "mean return", as in gymnasium's solved criterion
-
-SETTINGS = dict(
-    env_id="CartPole-v1",
-    num_envs=8,
-    num_steps=8,
-    total_steps=300_000,
-    lr=1e-3,
-    anneal_lr=True,
-    gamma=0.99,
-    lam=0.95,
-    value_coef=0.5,
-    entropy_coef=0.0,
-    normalize_advantages=False,
-    max_grad_norm=0.5,
-    hidden_sizes=(64, 64),
-)
-
-
-# ---------------------------------------------------------------------- the graded functions
-
-
-def gae(rewards, values, next_values, terminations, truncations, gamma, lam):
-    """Generalised advantage estimation on a (T, N) grid (the notebook's section 5)."""
-    deltas = rewards + gamma * (~terminations).to(values.dtype) * next_values - values
-    continues = (~(terminations | truncations)).to(values.dtype)
-    advantages = torch.zeros_like(values)
-    carried = torch.zeros_like(values[0])
-    for t in reversed(range(rewards.shape[0])):
-        carried = deltas[t] + gamma * lam * continues[t] * carried
-        advantages[t] = carried
-    return advantages
-
-
-def actor_critic_loss(log_probs, advantages, values, returns, entropy, value_coef, entropy_coef):
-    """The A2C loss (the notebook's section 6)."""
-    policy_loss = -(log_probs * advantages.detach()).mean()
-    value_loss = ((values - returns.detach()) ** 2).mean()
-    return policy_loss + value_coef * value_loss - entropy_coef * entropy.mean()
-
-
-# ---------------------------------------------------------------------- the benchmark
+CONFIG = A2CConfig(return_window=WINDOW, progress=False)
 
 
 def run_seed(seed: int, total_steps: int) -> dict[str, float]:
+    reference = solution_functions("03_actor_critic")
+    config = dataclasses.replace(CONFIG, total_steps=total_steps, seed=seed)
     start = time.perf_counter()
-    settings = {**SETTINGS, "total_steps": total_steps}
-    history = train_a2c(
-        actor_critic_loss, gae, **settings, return_window=WINDOW, seed=seed, progress=False
-    )
+    history = train_a2c(reference.actor_critic_loss, reference.gae, config)
     wall_time = time.perf_counter() - start
     returns = np.asarray(history.mean_return)
     solved = np.flatnonzero(returns >= SOLVED)
@@ -113,7 +73,7 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--total-steps", type=int, default=SETTINGS["total_steps"])
+    parser.add_argument("--total-steps", type=int, default=CONFIG.total_steps)
     parser.add_argument("--no-write", action="store_true", help="print only, keep the results")
     args = parser.parse_args()
 
@@ -131,12 +91,16 @@ def main() -> int:
     print(verdict)
 
     if not args.no_write:
-        settings = ", ".join(f"`{key}={value}`" for key, value in SETTINGS.items())
+        settings = ", ".join(
+            f"`{field.name}={getattr(CONFIG, field.name)}`"
+            for field in dataclasses.fields(CONFIG)
+            if field.name not in ("seed", "progress", "device")
+        )
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(
             "# A2C on CartPole-v1 (`benchmarks/a2c_cartpole.py`)\n\n"
-            "`utils.actor_critic.train_a2c` with reference versions of the notebook-03 "
-            "functions `gae` and `actor_critic_loss`. The mean return is that of the last "
+            "`utils.train.train_a2c` with the notebook-03 solution's "
+            "`gae` and `actor_critic_loss`. The mean return is that of the last "
             f"{WINDOW} finished episodes; CartPole-v1 counts as solved at {SOLVED:.0f}.\n\n"
             f"Settings: {settings}.\n\n"
             f"{table(rows)}\n\n"

@@ -70,3 +70,31 @@ def test_a_rejected_variant_and_too_few_variants_are_reported(toy_course):
     failed = {v.case.name: v.problems for v in verdicts if not v.ok}
     assert failed == {"accepted-mul-1": ["test_mul scored 0.0, expected 3"]}
     assert problems == ["mul: 1 accepted variants, at least 2 needed"]
+
+
+def test_batches_hold_one_entry_per_function_and_a_surprise_is_graded_alone(toy_course):
+    from autograde.check import batches, cases
+
+    survivor = mutant("mul", "b * a")
+    entries = [*GOOD_MUTANTS, survivor, *GOOD_VARIANTS]
+    verdicts, problems = check_assignment(toy_course, ASSIGNMENT, mutants=entries)
+    assert problems == []
+    failed = {v.case.name: v.problems for v in verdicts if not v.ok}
+    assert failed == {"mutant-mul-4": ["test_mul scored 3.0, expected 0"]}
+    # Every other entry of the survivor's batch is judged on its own row, not the batch's.
+    (mutant_add_1,) = [v for v in verdicts if v.case.name == "mutant-add-1"]
+    assert mutant_add_1.row.student == "mutant-batch-1"
+    # 2 + 2 stubs + 4 mutant batches (the 4th has one entry) + 2 variant batches, not 2 + 2 + 11.
+    made, _ = cases(*[v.case.notebook for v in verdicts[:2]], entries)
+    grouped = batches(made, verdicts[0].case.notebook)
+    assert len(grouped) == 10
+    assert all(len({m.function for m in members}) == len(members) for _, members in grouped)
+
+
+def test_one_at_a_time_grades_every_entry_alone(toy_course):
+    verdicts, problems = check_assignment(
+        toy_course, ASSIGNMENT, mutants=GOOD_MUTANTS[:3] + GOOD_VARIANTS[:2], one_at_a_time=True
+    )
+    assert {v.case.name: v.row.student for v in verdicts if v.case.function} == {
+        name: name for name in ["mutant-add-1", "mutant-add-2", "mutant-add-3"]
+    } | {"accepted-add-1": "accepted-add-1", "accepted-add-2": "accepted-add-2"}

@@ -1,4 +1,4 @@
-"""utils.actor_critic: the loops' contracts with the caller's functions, and that they learn."""
+"""utils.train.actor_critic: the loops' contracts with the caller's functions; they learn."""
 
 from __future__ import annotations
 
@@ -7,66 +7,35 @@ import math
 import pytest
 import torch
 
-from utils.actor_critic import (
-    QNetwork,
-    Transitions,
-    bootstrap_values,
-    train_a2c,
-    train_q_actor_critic,
-)
+from autograde.reference import solution_functions
+from utils.actor_critic import QNetwork, Transitions, bootstrap_values
 from utils.envs import make_vector_env
 from utils.policies import CategoricalPolicy
 from utils.rollouts import collect_steps
 from utils.runtime import seed_everything
-from utils.train import History
+from utils.train import (
+    A2CConfig,
+    History,
+    QActorCriticConfig,
+    train_a2c,
+    train_q_actor_critic,
+)
 
 # ---------------------------------------------------------------------- reference functions
-# Small correct versions of the notebook's graded functions, written here (utils never imports
-# from solutions/, and neither do its tests).
+# The instructor's solutions, loaded from the solution notebook (one source of truth).
 
-
-def q_learning_target(rewards, next_q_values, terminations, gamma):
-    return rewards + gamma * (~terminations).float() * next_q_values.max(dim=-1).values
-
-
-def expected_sarsa_target(rewards, next_q_values, next_probs, terminations, gamma):
-    expected = (next_probs * next_q_values).sum(dim=-1)
-    return rewards + gamma * (~terminations).float() * expected
+REFERENCE = solution_functions("03_actor_critic")
+q_learning_target = REFERENCE.q_learning_target
+expected_sarsa_target = REFERENCE.expected_sarsa_target
+gae = REFERENCE.gae
+actor_critic_loss = REFERENCE.actor_critic_loss
 
 
 def q_actor_critic_update(policy, critic, optimizer, transitions, gamma=0.99):
-    q_taken = critic(transitions.observations).gather(1, transitions.actions[:, None]).squeeze(1)
-    log_probs = policy.log_prob(transitions.observations, transitions.actions)
-    actor_loss = -(log_probs * q_taken.detach()).mean()
-    with torch.no_grad():
-        targets = q_learning_target(
-            transitions.rewards,
-            critic(transitions.next_observations),
-            transitions.terminations,
-            gamma,
-        )
-    critic_loss = ((q_taken - targets) ** 2).mean()
-    optimizer.zero_grad()
-    (actor_loss + critic_loss).backward()
-    optimizer.step()
-    return actor_loss.detach(), critic_loss.detach()
-
-
-def gae(rewards, values, next_values, terminations, truncations, gamma, lam):
-    deltas = rewards + gamma * (~terminations).float() * next_values - values
-    continues = (~(terminations | truncations)).float()
-    advantages = torch.zeros_like(values)
-    carried = torch.zeros_like(values[0])
-    for t in reversed(range(rewards.shape[0])):
-        carried = deltas[t] + gamma * lam * continues[t] * carried
-        advantages[t] = carried
-    return advantages
-
-
-def actor_critic_loss(log_probs, advantages, values, returns, entropy, value_coef, entropy_coef):
-    policy_loss = -(log_probs * advantages.detach()).mean()
-    value_loss = ((values - returns.detach()) ** 2).mean()
-    return policy_loss + value_coef * value_loss - entropy_coef * entropy.mean()
+    """The notebook's update with the Q-learning target."""
+    return REFERENCE.q_actor_critic_update(
+        policy, critic, optimizer, transitions, gamma, q_learning_target
+    )
 
 
 # ---------------------------------------------------------------------- networks and data
@@ -111,13 +80,15 @@ def test_q_actor_critic_hands_update_fn_real_transitions_and_logs():
 
     history = train_q_actor_critic(
         update_fn,
-        num_envs=4,
-        total_steps=800,
-        policy_lr=3e-4,
-        critic_lr=2e-3,
-        hidden_sizes=(16,),
-        log_interval=200,
-        progress=False,
+        QActorCriticConfig(
+            num_envs=4,
+            total_steps=800,
+            policy_lr=0.0003,
+            critic_lr=0.002,
+            hidden_sizes=(16,),
+            log_interval=200,
+            progress=False,
+        ),
     )
     assert len(seen) == 200
     for transitions in seen:
@@ -169,7 +140,9 @@ def test_q_actor_critic_hands_update_fn_the_acting_policy_for_on_policy_targets(
         optimizer.step()
         return actor_loss.detach(), critic_loss.detach()
 
-    history = train_q_actor_critic(update_fn, num_envs=4, total_steps=400, progress=False)
+    history = train_q_actor_critic(
+        update_fn, QActorCriticConfig(num_envs=4, total_steps=400, progress=False)
+    )
     assert len(probabilities) == 100 and len(history) >= 1
     for next_probs in probabilities:
         assert next_probs.shape[1] == 2
@@ -185,7 +158,9 @@ def test_q_actor_critic_with_one_environment_skips_its_reset_steps():
         sizes.append(transitions.num_transitions)
         return q_actor_critic_update(policy, critic, optimizer, transitions)
 
-    history = train_q_actor_critic(update_fn, num_envs=1, total_steps=200, progress=False)
+    history = train_q_actor_critic(
+        update_fn, QActorCriticConfig(num_envs=1, total_steps=200, progress=False)
+    )
     # the lecture's loop: one transition per update; the reset step after each episode is skipped
     assert set(sizes) == {1}
     assert 200 - len(sizes) >= 5  # random CartPole episodes last ~20 steps: ~9 reset steps
@@ -195,19 +170,23 @@ def test_q_actor_critic_with_one_environment_skips_its_reset_steps():
 def test_q_actor_critic_rejects_continuous_actions():
     with pytest.raises(ValueError, match="discrete"):
         train_q_actor_critic(
-            q_actor_critic_update, env_id="Pendulum-v1", total_steps=10, progress=False
+            q_actor_critic_update,
+            QActorCriticConfig(env_id="Pendulum-v1", total_steps=10, progress=False),
         )
 
 
 def test_q_actor_critic_checks_what_update_fn_returns():
     with pytest.raises(TypeError, match="scalar"):
-        train_q_actor_critic(lambda *args: (1.0, 2.0), num_envs=2, total_steps=10, progress=False)
+        train_q_actor_critic(
+            lambda *args: (1.0, 2.0), QActorCriticConfig(num_envs=2, total_steps=10, progress=False)
+        )
 
 
 @pytest.mark.slow
 def test_q_actor_critic_learns_cartpole():
     history = train_q_actor_critic(
-        q_actor_critic_update, total_steps=40_000, policy_lr=3e-4, progress=False, seed=0
+        q_actor_critic_update,
+        QActorCriticConfig(total_steps=40000, policy_lr=0.0003, progress=False, seed=0),
     )
     assert history.mean_return[-1] > 2 * history.mean_return[0]
     assert history.mean_return[-1] > 40
@@ -234,16 +213,18 @@ def test_a2c_hands_gae_the_grid_and_the_loss_flat_real_steps():
     history = train_a2c(
         loss_fn,
         gae_fn,
-        num_envs=4,
-        num_steps=16,
-        total_steps=640,
-        gamma=0.9,
-        lam=0.8,
-        value_coef=0.25,
-        entropy_coef=0.02,
-        normalize_advantages=False,
-        hidden_sizes=(16,),
-        progress=False,
+        A2CConfig(
+            num_envs=4,
+            num_steps=16,
+            total_steps=640,
+            gamma=0.9,
+            lam=0.8,
+            value_coef=0.25,
+            entropy_coef=0.02,
+            normalize_advantages=False,
+            hidden_sizes=(16,),
+            progress=False,
+        ),
     )
     assert len(gae_calls) == len(loss_calls) == 10
     previous_dones = torch.zeros(4, dtype=torch.bool)  # the first batch starts with a reset
@@ -282,11 +263,9 @@ def test_a2c_normalises_advantages_when_asked():
     train_a2c(
         loss_fn,
         gae,
-        num_envs=2,
-        num_steps=16,
-        total_steps=96,
-        normalize_advantages=True,
-        progress=False,
+        A2CConfig(
+            num_envs=2, num_steps=16, total_steps=96, normalize_advantages=True, progress=False
+        ),
     )
     for advantages in seen:
         assert abs(advantages.mean().item()) < 1e-5
@@ -298,10 +277,7 @@ def test_a2c_checks_the_shape_of_the_advantages():
         train_a2c(
             actor_critic_loss,
             lambda rewards, *rest: rewards.flatten(),
-            num_envs=2,
-            num_steps=4,
-            total_steps=8,
-            progress=False,
+            A2CConfig(num_envs=2, num_steps=4, total_steps=8, progress=False),
         )
 
 
@@ -310,24 +286,23 @@ def test_a2c_is_reproducible_and_runs_gaussian_policies():
         return train_a2c(
             actor_critic_loss,
             gae,
-            num_envs=2,
-            num_steps=32,
-            total_steps=640,
-            hidden_sizes=(8,),
-            progress=False,
-            seed=3,
+            A2CConfig(
+                num_envs=2, num_steps=32, total_steps=640, hidden_sizes=(8,), progress=False, seed=3
+            ),
         ).mean_return
 
     assert run() == run()
     history = train_a2c(
         actor_critic_loss,
         gae,
-        env_id="Pendulum-v1",
-        num_envs=2,
-        num_steps=100,
-        total_steps=800,
-        hidden_sizes=(8,),
-        progress=False,
+        A2CConfig(
+            env_id="Pendulum-v1",
+            num_envs=2,
+            num_steps=100,
+            total_steps=800,
+            hidden_sizes=(8,),
+            progress=False,
+        ),
     )
     assert len(history) >= 1 and all(value < 0 for value in history.mean_return)
 
@@ -337,12 +312,14 @@ def test_a2c_learns_cartpole():
     history = train_a2c(
         actor_critic_loss,
         gae,
-        num_envs=8,
-        num_steps=8,
-        lr=1e-3,
-        normalize_advantages=False,
-        total_steps=120_000,
-        progress=False,
-        seed=0,
+        A2CConfig(
+            num_envs=8,
+            num_steps=8,
+            lr=0.001,
+            normalize_advantages=False,
+            total_steps=120000,
+            progress=False,
+            seed=0,
+        ),
     )
     assert max(history.mean_return) > 200

@@ -12,7 +12,7 @@ never need to read this code. One module per job:
 - ``utils.train``: training loops that take the student's functions, one scaffold for all of
   them and a config dataclass per trainer
 - ``utils.reinforce``: per-step weights on tabular episodes, and the bias and variance of estimators
-- ``utils.actor_critic``: the online Q actor-critic loop and batched A2C
+- ``utils.actor_critic``: the Q critic, transitions and bootstrapped values of notebook 03
 - ``utils.plots``: learning curves and variance plots
 """
 

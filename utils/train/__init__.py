@@ -11,6 +11,12 @@ The student's functions come in as arguments; ``utils`` never imports a notebook
 """
 
 from utils.history import History
+from utils.train.actor_critic import (
+    A2CConfig,
+    QActorCriticConfig,
+    train_a2c,
+    train_q_actor_critic,
+)
 from utils.train.config import RunConfig, describe, option
 from utils.train.policy_gradient import PolicyGradientConfig, train_policy_gradient
 from utils.train.reinforce import (
@@ -23,9 +29,11 @@ from utils.train.reinforce import (
 from utils.train.scaffold import ReturnTracker, Run, explained_variance
 
 __all__ = [
+    "A2CConfig",
     "History",
     "LogProbFunction",
     "PolicyGradientConfig",
+    "QActorCriticConfig",
     "ReinforceConfig",
     "ReinforceLoss",
     "ReturnTracker",
@@ -35,6 +43,8 @@ __all__ = [
     "episode_log_probs",
     "explained_variance",
     "option",
+    "train_a2c",
     "train_policy_gradient",
+    "train_q_actor_critic",
     "train_reinforce",
 ]
