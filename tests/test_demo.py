@@ -21,6 +21,7 @@ def test_demo_grades_every_kind_of_student(repo_course, tmp_path):
     course = Course(tmp_path / "course")
     for folder in ["solutions", "notebooks"]:
         shutil.copytree(repo_course.root / folder, course.root / folder)
+    shutil.copy(repo_course.root / "pyproject.toml", course.root)  # the student repository's URL
     result = subprocess.run(
         [
             sys.executable,
