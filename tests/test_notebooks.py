@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,19 +97,49 @@ def test_check_holds(assignment):
     assert failed == {}
 
 
+@pytest.fixture(scope="module")
+def student_runs(tmp_path_factory):
+    """Every solution notebook executed in normal mode, two at a time (a kernel each).
+
+    The training runs use one CPU thread each (``utils.limit_cpu_threads``), so two notebooks side
+    by side take about as long as the longest plus half the rest, instead of the sum. Returns
+    assignment -> a future of the finished ``nbconvert`` process.
+    """
+    folder = tmp_path_factory.mktemp("student-runs")
+    environment = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+
+    def execute(assignment: str) -> subprocess.CompletedProcess:
+        shutil.copytree(REPO_COURSE.solutions / assignment, folder / assignment)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--ExecutePreprocessor.timeout=600",
+                "--ExecutePreprocessor.kernel_name=python3",
+                "--output",
+                "executed.ipynb",
+                str(folder / assignment / f"{assignment}.ipynb"),
+            ],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=1800,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # later notebooks train longer: start them first so the two lanes end together
+        yield {a: pool.submit(execute, a) for a in sorted(ASSIGNMENTS, reverse=True)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_runs_top_to_bottom_for_students(assignment, tmp_path):
+def test_solution_runs_top_to_bottom_for_students(assignment, student_runs):
     """Normal (student) mode, with the experiments at full size, on the CPU."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(REPO_COURSE.source_notebook(assignment), as_version=4)
-    shutil.copytree(REPO_COURSE.solutions / assignment, tmp_path / assignment)
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path / assignment)}},
-    )
-    client.execute()  # raises CellExecutionError with the failing cell on any error
+    result = student_runs[assignment].result()
+    # nbconvert exits non-zero with the failing cell's error on any error
+    assert result.returncode == 0, result.stderr[-3000:]
