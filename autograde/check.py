@@ -51,6 +51,7 @@ class Case:
     failing: frozenset[str]  # test cells that must score 0; every other test cell full marks
     replaces: tuple[tuple[str, str], ...] = ()  # (function, source) pasted into the solution
     function: str | None = None  # the graded function a mutant or variant replaces
+    number: int = 0  # a mutant's or variant's place among its function's entries (from 1)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def cases(solution: dict, release: dict, mutants: list[Mutant]) -> tuple[list[Ca
                         failing,
                         ((function, entry.source),),
                         function,
+                        number,
                     )
                 )
     strays = sorted({m.function for m in mutants} - set(functions))
@@ -125,36 +127,35 @@ def cases(solution: dict, release: dict, mutants: list[Mutant]) -> tuple[list[Ca
     return made, problems
 
 
-def batches(made: list[Case], perfect: dict) -> list[tuple[Case, list[Case]]]:
+def batches(made: list[Case]) -> list[tuple[Case, list[Case]]]:
     """Group the mutants (and, apart, the variants): batch k holds the k-th entry of every function.
 
     Returns (case to grade, the single cases it stands for); solution, release and stubs stand
     for themselves.
     """
-    grouped: list[tuple[Case, list[Case]]] = []
-    for kind in ("mutant", "accepted"):
-        rounds: dict[int, list[Case]] = {}
-        for case in made:
-            if case.name.startswith(f"{kind}-"):
-                number = int(case.name.rsplit("-", 1)[1])
-                rounds.setdefault(number, []).append(case)
-        for number, members in sorted(rounds.items()):
-            if len(members) == 1:
-                grouped.append((members[0], members))
-                continue
-            notebook = perfect
-            for member in members:
-                for function, source in member.replaces:
-                    notebook = replace_answer(notebook, function, source)
-            batch = Case(
-                f"{kind}-batch-{number}",
-                f"entry {number} of every function's {kind}s, together",
-                notebook,
-                frozenset().union(*(m.failing for m in members)),
-            )
-            grouped.append((batch, members))
-    singles = {id(m) for _, members in grouped for m in members}
-    return [(case, [case]) for case in made if id(case) not in singles] + grouped
+    perfect = next(case.notebook for case in made if case.name == "solution")
+    rounds: dict[tuple[bool, int], list[Case]] = {}
+    for case in made:
+        if case.function is not None:
+            rounds.setdefault((case.failing == frozenset(), case.number), []).append(case)
+    grouped = [(case, [case]) for case in made if case.function is None]
+    for (correct, number), members in sorted(rounds.items()):
+        if len(members) == 1:
+            grouped.append((members[0], members))
+            continue
+        notebook = perfect
+        for member in members:
+            for function, source in member.replaces:
+                notebook = replace_answer(notebook, function, source)
+        kind = "accepted" if correct else "mutant"
+        batch = Case(
+            f"{kind}-batch-{number}",
+            f"entry {number} of every function's {kind}s, together",
+            notebook,
+            frozenset().union(*(m.failing for m in members)),
+        )
+        grouped.append((batch, members))
+    return grouped
 
 
 def judge(case: Case, row: Row, tests: dict[str, float]) -> Verdict:
@@ -210,7 +211,7 @@ def check_assignment(
         if one_at_a_time:
             rows = grade(made, "single")
             return [judge(c, rows[c.name], tests) for c in made], problems
-        grouped = batches(made, completed(release, solution))
+        grouped = batches(made)
         rows = grade([case for case, _ in grouped], "batch")
         verdicts: dict[str, Verdict] = {}
         again: list[Case] = []

@@ -86,7 +86,7 @@ def test_batches_hold_one_entry_per_function_and_a_surprise_is_graded_alone(toy_
     assert mutant_add_1.row.student == "mutant-batch-1"
     # 2 + 2 stubs + 4 mutant batches (the 4th has one entry) + 2 variant batches, not 2 + 2 + 11.
     made, _ = cases(*[v.case.notebook for v in verdicts[:2]], entries)
-    grouped = batches(made, verdicts[0].case.notebook)
+    grouped = batches(made)
     assert len(grouped) == 10
     assert all(len({m.function for m in members}) == len(members) for _, members in grouped)
 
