@@ -12,6 +12,29 @@ from make_course import ASSIGNMENT, make_course  # noqa: E402
 
 from autograde.course import Course  # noqa: E402
 
+# The slowest tests first. The README's command runs the suite on every core (`-n auto`) and
+# xdist hands tests out in this order (`--no-loadscope-reorder` in pyproject.toml), so the
+# five-minute notebook runs start at once and the short tests fill the other cores around them,
+# instead of one long run starting last and ending alone. Modules that share one expensive
+# fixture (a graded class, a JupyterLab) are kept on one worker by `xdist_group`.
+SLOWEST_FIRST = [
+    "tests/test_notebooks.py::test_solution_runs_top_to_bottom_for_students",
+    "tests/test_student_install.py",
+    "tests/test_notebooks.py::test_check_holds",
+    "tests/test_redteam.py",
+    "tests/test_demo.py",
+    "tests/test_autograde_term.py",
+    "tests/test_browser.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        matches = (i for i, prefix in enumerate(SLOWEST_FIRST) if item.nodeid.startswith(prefix))
+        return next(matches, len(SLOWEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
 
 @pytest.fixture(scope="session")
 def toy_course(tmp_path_factory) -> Course:

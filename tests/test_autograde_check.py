@@ -3,6 +3,8 @@ and a strict test that rejects a correct variant, are both reported."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from make_course import ASSIGNMENT
 
@@ -30,63 +32,76 @@ GOOD_VARIANTS = [
 ]
 
 
-def verdict_table(verdicts):
-    return {v.case.name: v.ok for v in verdicts}
+# `b * a` is a correct multiplication: declared a mutant, the tests cannot (and must not) catch it.
+SURVIVOR = mutant("mul", "b * a")
+# Declared correct, but it is not: the tests reject it, and check must say so.
+REJECTED = accepted("mul", "a + b")
 
 
-def test_solution_release_stubs_mutants_and_variants_all_hold(toy_course):
-    verdicts, problems = check_assignment(
-        toy_course, ASSIGNMENT, mutants=GOOD_MUTANTS + GOOD_VARIANTS
-    )
+@pytest.fixture(scope="module")
+def checked(toy_course):
+    """One check of the toy course with a survivor and a rejected variant among good entries.
+
+    The survivor is mul's first mutant, so it shares batch 1 with add's first mutant: the batch
+    is surprising and both are graded again alone. The rejected variant is mul's third, alone in
+    its batch. One graded run serves every test below.
+    """
+    entries = [GOOD_MUTANTS[0], SURVIVOR, *GOOD_MUTANTS[1:], *GOOD_VARIANTS, REJECTED]
+    verdicts, problems = check_assignment(toy_course, ASSIGNMENT, mutants=entries)
+    return {v.case.name: v for v in verdicts}, problems
+
+
+def test_good_cases_hold_and_only_the_survivor_and_the_rejected_variant_fail(checked):
+    verdicts, problems = checked
     assert problems == []
-    assert verdict_table(verdicts) == {
+    assert {name: v.ok for name, v in verdicts.items()} == {
         "solution": True,
         "release": True,
         "stub-add": True,
         "stub-mul": True,
-        **{f"mutant-{f}-{n}": True for f in ["add", "mul"] for n in [1, 2, 3]},
-        **{f"accepted-{f}-{n}": True for f in ["add", "mul"] for n in [1, 2]},
+        **{f"mutant-add-{n}": True for n in [1, 2, 3]},
+        **{f"mutant-mul-{n}": n != 1 for n in [1, 2, 3, 4]},
+        **{f"accepted-add-{n}": True for n in [1, 2]},
+        **{f"accepted-mul-{n}": n != 3 for n in [1, 2, 3]},
     }
 
 
-def test_a_surviving_mutant_and_too_few_mutants_are_reported(toy_course):
-    # `b * a` is a correct multiplication: the tests cannot (and must not) catch it.
-    survivor = mutant("mul", "b * a")
-    verdicts, problems = check_assignment(
-        toy_course, ASSIGNMENT, mutants=[*GOOD_MUTANTS[:3], survivor, *GOOD_VARIANTS]
-    )
-    failed = {v.case.name: v.problems for v in verdicts if not v.ok}
-    assert list(failed) == ["mutant-mul-1"]
-    assert failed["mutant-mul-1"] == ["test_mul scored 3.0, expected 0"]
-    assert problems == ["mul: 1 mutants, at least 3 needed"]
+def test_a_surviving_mutant_and_a_rejected_variant_say_what_scored_wrong(checked):
+    verdicts, _ = checked
+    assert verdicts["mutant-mul-1"].problems == ["test_mul scored 3.0, expected 0"]
+    assert verdicts["accepted-mul-3"].problems == ["test_mul scored 0.0, expected 3"]
 
 
-def test_a_rejected_variant_and_too_few_variants_are_reported(toy_course):
-    # Declared correct, but it is not: the tests reject it, and check must say so.
-    rejected = accepted("mul", "a + b")
-    verdicts, problems = check_assignment(
-        toy_course, ASSIGNMENT, mutants=[*GOOD_MUTANTS, *GOOD_VARIANTS[:2], rejected]
-    )
-    failed = {v.case.name: v.problems for v in verdicts if not v.ok}
-    assert failed == {"accepted-mul-1": ["test_mul scored 0.0, expected 3"]}
-    assert problems == ["mul: 1 accepted variants, at least 2 needed"]
+def test_a_surprising_batch_is_graded_again_one_entry_at_a_time(checked):
+    verdicts, _ = checked
+    # batch 1 (add-1 with the survivor) surprised: each of its entries has a row of its own
+    assert verdicts["mutant-add-1"].row.student == "mutant-add-1"
+    assert verdicts["mutant-mul-1"].row.student == "mutant-mul-1"
+    # batch 2 held: its entries are judged on the batch's row
+    assert verdicts["mutant-add-2"].row.student == "mutant-batch-2"
+    assert verdicts["mutant-mul-2"].row.student == "mutant-batch-2"
 
 
-def test_batches_hold_one_entry_per_function_and_a_surprise_is_graded_alone(toy_course):
+def test_too_few_mutants_and_variants_are_reported(toy_course):
+    from autograde.check import cases
+
+    solution = json.loads(toy_course.source_notebook(ASSIGNMENT).read_text(encoding="utf-8"))
+    release = json.loads(toy_course.release_notebook(ASSIGNMENT).read_text(encoding="utf-8"))
+    _, problems = cases(solution, release, [*GOOD_MUTANTS[:3], SURVIVOR, *GOOD_VARIANTS[:3]])
+    assert problems == [
+        "mul: 1 mutants, at least 3 needed",
+        "mul: 1 accepted variants, at least 2 needed",
+    ]
+
+
+def test_batches_hold_one_entry_per_function(toy_course):
     from autograde.check import batches, cases
 
-    survivor = mutant("mul", "b * a")
-    entries = [*GOOD_MUTANTS, survivor, *GOOD_VARIANTS]
-    verdicts, problems = check_assignment(toy_course, ASSIGNMENT, mutants=entries)
-    assert problems == []
-    failed = {v.case.name: v.problems for v in verdicts if not v.ok}
-    assert failed == {"mutant-mul-4": ["test_mul scored 3.0, expected 0"]}
-    # Every other entry of the survivor's batch is judged on its own row, not the batch's.
-    (mutant_add_1,) = [v for v in verdicts if v.case.name == "mutant-add-1"]
-    assert mutant_add_1.row.student == "mutant-batch-1"
-    # 2 + 2 stubs + 4 mutant batches (the 4th has one entry) + 2 variant batches, not 2 + 2 + 11.
-    made, _ = cases(*[v.case.notebook for v in verdicts[:2]], entries)
+    solution = json.loads(toy_course.source_notebook(ASSIGNMENT).read_text(encoding="utf-8"))
+    release = json.loads(toy_course.release_notebook(ASSIGNMENT).read_text(encoding="utf-8"))
+    made, _ = cases(solution, release, [*GOOD_MUTANTS, SURVIVOR, *GOOD_VARIANTS])
     grouped = batches(made)
+    # 2 + 2 stubs + 4 mutant batches (the 4th has one entry) + 2 variant batches, not 2 + 2 + 11.
     assert len(grouped) == 10
     assert all(len({m.function for m in members}) == len(members) for _, members in grouped)
 

@@ -110,6 +110,8 @@ def test_a_kernel_forked_from_the_zygote_is_sandboxed_and_stays_in_its_tree(zygo
         code = textwrap.dedent(f"""
             import json, os, subprocess, sys
             preloaded = "torch" in sys.modules
+            import torch
+            threads = torch.get_num_threads()
             try:
                 open({str(forbidden / "solution.txt")!r}).read()
                 readable = True
@@ -126,7 +128,8 @@ def test_a_kernel_forked_from_the_zygote_is_sandboxed_and_stays_in_its_tree(zygo
                 except OSError:  # the descriptor listdir itself used
                     pass
             print(json.dumps(dict(readable=readable, home=os.environ["HOME"], cwd=os.getcwd(),
-                                  preloaded=preloaded, grader=grader, sockets=sockets)))
+                                  preloaded=preloaded, grader=grader, sockets=sockets,
+                                  threads=threads)))
         """)
         outputs = []
         reply = client.execute_interactive(code, timeout=60, output_hook=outputs.append)
@@ -145,6 +148,7 @@ def test_a_kernel_forked_from_the_zygote_is_sandboxed_and_stays_in_its_tree(zygo
     channel = os.readlink(f"/proc/{zygote.pid}/fd/{channel_fd}")
     assert channel.startswith("socket:") and channel not in printed["sockets"]
     assert printed["preloaded"], "the zygote should have imported torch before the fork"
+    assert printed["threads"] == 1, "a grading kernel computes on one core (sandbox.ONE_THREAD)"
 
     tree = psutil.Process(zygote.pid).children(recursive=True)
     orphans = [p for p in psutil.Process(zygote.pid).children() if p.pid != pid]

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -97,49 +96,38 @@ def test_check_holds(assignment):
     assert failed == {}
 
 
-@pytest.fixture(scope="module")
-def student_runs(tmp_path_factory):
-    """Every solution notebook executed in normal mode, two at a time (a kernel each).
-
-    The training runs use one CPU thread each (``utils.limit_cpu_threads``), so two notebooks side
-    by side take about as long as the longest plus half the rest, instead of the sum. Returns
-    assignment -> a future of the finished ``nbconvert`` process.
-    """
-    folder = tmp_path_factory.mktemp("student-runs")
-    environment = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-
-    def execute(assignment: str) -> subprocess.CompletedProcess:
-        shutil.copytree(REPO_COURSE.solutions / assignment, folder / assignment)
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "nbconvert",
-                "--to",
-                "notebook",
-                "--execute",
-                "--ExecutePreprocessor.timeout=600",
-                "--ExecutePreprocessor.kernel_name=python3",
-                "--output",
-                "executed.ipynb",
-                str(folder / assignment / f"{assignment}.ipynb"),
-            ],
-            capture_output=True,
-            text=True,
-            env=environment,
-            timeout=1800,
-        )
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # later notebooks train longer: start them first so the two lanes end together
-        yield {a: pool.submit(execute, a) for a in sorted(ASSIGNMENTS, reverse=True)}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_runs_top_to_bottom_for_students(assignment, student_runs):
-    """Normal (student) mode, with the experiments at full size, on the CPU."""
-    result = student_runs[assignment].result()
+@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS, reverse=True))  # later ones run longer
+def test_solution_runs_top_to_bottom_for_students(assignment, tmp_path):
+    """Normal (student) mode, with the experiments at full size, on the CPU.
+
+    The longest tests of the suite: conftest.py schedules them first, so that with ``-n 2`` the
+    rest of the suite fills the other core around them.
+    """
+    shutil.copytree(REPO_COURSE.solutions / assignment, tmp_path / assignment)
+    environment = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    # One thread: under `-n auto` every core already runs a test; tiny tensor operations spread
+    # over busy cores cost far more than they gain (see autograde/kernel/sandbox.py ONE_THREAD).
+    environment.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--ExecutePreprocessor.timeout=600",
+            "--ExecutePreprocessor.kernel_name=python3",
+            "--output",
+            "executed.ipynb",
+            str(tmp_path / assignment / f"{assignment}.ipynb"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=1800,
+    )
     # nbconvert exits non-zero with the failing cell's error on any error
     assert result.returncode == 0, result.stderr[-3000:]

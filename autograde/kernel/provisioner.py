@@ -22,6 +22,8 @@ from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from autograde.kernel import sandbox
+
 START_TIMEOUT = 120.0  # seconds for the zygote's imports on a slow, busy machine
 
 
@@ -40,7 +42,10 @@ class Zygote:
         # folder): into its own folder, removed with the worker's scratch.
         (folder / "tmp").mkdir(exist_ok=True)
         environment.update(
-            MPLCONFIGDIR=str(folder / "matplotlib"), HOME=str(folder), TMPDIR=str(folder / "tmp")
+            MPLCONFIGDIR=str(folder / "matplotlib"),
+            HOME=str(folder),
+            TMPDIR=str(folder / "tmp"),
+            **sandbox.ONE_THREAD,  # read by torch and NumPy when they are imported, below
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograde.kernel.zygote", str(theirs.fileno())],
