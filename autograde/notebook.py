@@ -11,13 +11,40 @@ A notebook is its JSON as a ``dict``. The workbook's conventions on top of nbgra
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
+import sys
 from pathlib import Path
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def imports_beyond_the_standard_library(notebook: dict) -> bool:
+    """Whether a code cell imports a module outside Python's standard library.
+
+    A cell that is not plain Python (a magic, a shell line) counts as importing one: the answer
+    only decides what a grading zygote imports in advance, so a wrong yes costs seconds.
+    """
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            tree = ast.parse(source(cell))
+        except SyntaxError:
+            return True
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots = [node.module.split(".")[0]]
+            else:
+                continue
+            if any(root not in sys.stdlib_module_names for root in roots):
+                return True
+    return False
 
 
 def read(path: Path) -> dict:

@@ -42,12 +42,12 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _local_start(scratch: str, prewarm: bool) -> None:
+def _local_start(scratch: str, prewarm: bool, preload: list[str]) -> None:
     """Initializer of a local worker process."""
     # Ctrl-C reaches the whole terminal's process group; the main process decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _local_stop)
-    worker.start(scratch, prewarm)
+    worker.start(scratch, prewarm, preload=preload)
 
 
 def _local_stop(signum, frame) -> None:
@@ -78,7 +78,7 @@ def run(
         max_workers=max(1, jobs),
         mp_context=get_context("spawn"),
         initializer=_local_start,
-        initargs=(str(scratch), prewarm),
+        initargs=(str(scratch), prewarm, worker.preload_for(solutions, assignments)),
     )
     try:
         with stop_on_signals():

@@ -34,6 +34,7 @@ from autograde.datatypes import CellScore, Limits, Outcome
 from autograde.kernel import landlock, provisioner, sandbox
 from autograde.kernel.guard import MARKER
 from autograde.kernel.watchdog import Watchdog
+from autograde.kernel.zygote import KERNEL_ONLY, PRELOAD
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,15 @@ class Job:
 _scratch: Path | None = None  # this worker's scratch folder (see start)
 
 
-def start(scratch: str, prewarm: bool = True, *, quiet: bool = True) -> None:
+def start(
+    scratch: str, prewarm: bool = True, *, quiet: bool = True, preload: list[str] | None = None
+) -> None:
     """Set up a grading process: a scratch folder, the sandbox kernel, maybe the zygote.
 
     ``quiet`` sends nbgrader's chatter (on stdout and stderr) to ``scratch/worker.log``. With
     ``prewarm`` (Linux), kernels are forked from a zygote that has imported the heavy modules
-    once (``autograde.kernel.zygote``), instead of started as new Pythons.
+    once (``autograde.kernel.zygote``), instead of started as new Pythons; ``preload`` names
+    them (default ``zygote.PRELOAD``; see :func:`preload_for`).
     """
     global _scratch
     _scratch = Path(scratch)
@@ -88,7 +92,8 @@ def start(scratch: str, prewarm: bool = True, *, quiet: bool = True) -> None:
     os.environ["JUPYTER_PATH"] = str(share)
     provisioner.register()
     if prewarm and provisioner.can_prewarm():
-        provisioner.start_zygote(Path(tempfile.mkdtemp(prefix="zygote-", dir=_scratch)))
+        folder = Path(tempfile.mkdtemp(prefix="zygote-", dir=_scratch))
+        provisioner.start_zygote(folder, preload)
 
 
 def shutdown() -> None:
@@ -108,6 +113,15 @@ def protected_folders() -> tuple[str, ...]:
         return ()
     solutions = Course.default().solutions
     return (str(solutions),) if solutions.is_dir() else ()
+
+
+def preload_for(solutions: Path, assignments: list[str]) -> list[str]:
+    """What the zygote of a run grading ``assignments`` should import: all of
+    ``zygote.PRELOAD``, unless every notebook imports only the standard library."""
+    sources = [notebook_format.read(engine.only_notebook(solutions / a)) for a in assignments]
+    if any(map(notebook_format.imports_beyond_the_standard_library, sources)):
+        return PRELOAD
+    return KERNEL_ONLY
 
 
 def prepare(solutions: str, assignment: str) -> Template:

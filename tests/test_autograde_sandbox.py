@@ -159,3 +159,22 @@ def test_a_kernel_forked_from_the_zygote_is_sandboxed_and_stays_in_its_tree(zygo
     psutil.wait_procs(tree, timeout=10)
     assert psutil.Process(zygote.pid).children(recursive=True) == []
     assert zygote.process.poll() is None, "the zygote itself must survive"
+
+
+def test_the_zygote_imports_torch_only_for_courses_that_use_it(toy_course, repo_course):
+    """The tool's toy course imports only `math`: its grading zygotes skip torch (seconds each)."""
+    from autograde.kernel.zygote import KERNEL_ONLY, PRELOAD
+    from autograde.notebook import imports_beyond_the_standard_library as third_party
+    from autograde.worker import preload_for
+
+    assert preload_for(toy_course.solutions, toy_course.assignments()) == KERNEL_ONLY
+    assert preload_for(repo_course.solutions, repo_course.assignments()) == PRELOAD
+
+    def notebook(*sources: str) -> dict:
+        return {"cells": [{"cell_type": "code", "source": s} for s in sources]}
+
+    assert not third_party(notebook("import math, os.path", "from collections import abc"))
+    assert third_party(notebook("import math", "def f():\n    import numpy as np"))
+    assert third_party(notebook("from torch.nn import functional"))
+    assert third_party(notebook("%matplotlib inline"))  # not Python: assume the worst
+    assert not third_party(notebook("from . import sibling"))

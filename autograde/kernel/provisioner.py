@@ -23,6 +23,7 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 
 from autograde.kernel import sandbox
+from autograde.kernel.zygote import PRELOAD
 
 START_TIMEOUT = 120.0  # seconds for the zygote's imports on a slow, busy machine
 
@@ -34,7 +35,7 @@ class Zygote:
     this process can ask for kernels.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, modules: list[str] | None = None):
         folder.mkdir(parents=True, exist_ok=True)
         ours, theirs = socket.socketpair()
         environment = dict(os.environ)
@@ -48,7 +49,13 @@ class Zygote:
             **sandbox.ONE_THREAD,  # read by torch and NumPy when they are imported, below
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograde.kernel.zygote", str(theirs.fileno())],
+            [
+                sys.executable,
+                "-m",
+                "autograde.kernel.zygote",
+                ",".join(PRELOAD if modules is None else modules),
+                str(theirs.fileno()),
+            ],
             stdin=subprocess.DEVNULL,
             env=environment,
             pass_fds=[theirs.fileno()],
@@ -187,11 +194,12 @@ def register() -> None:
     )
 
 
-def start_zygote(folder: Path) -> Zygote:
-    """Start this process's zygote (once); kernels started from now on are forked from it."""
+def start_zygote(folder: Path, modules: list[str] | None = None) -> Zygote:
+    """Start this process's zygote (once), importing ``modules`` (default: ``zygote.PRELOAD``);
+    kernels started from now on are forked from it."""
     global _zygote
     if _zygote is None:
-        _zygote = Zygote(folder)
+        _zygote = Zygote(folder, modules)
     return _zygote
 
 

@@ -50,6 +50,9 @@ PRELOAD = [
     "gymnasium.envs.classic_control",
     "tqdm.auto",
 ]
+# A course whose notebooks import only Python's standard library (the tool's own toy course)
+# has no use for the rest: its zygote imports the kernel alone.
+KERNEL_ONLY = ["ipykernel.kernelapp"]
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -80,13 +83,14 @@ def preload(modules: list[str]) -> list[str]:
     return missing
 
 
-def serve(channel_fd: int) -> None:
-    """Import, then fork a kernel for every request on ``channel_fd`` until the worker goes."""
+def serve(channel_fd: int, modules: list[str]) -> None:
+    """Import ``modules``, then fork a kernel for each request on ``channel_fd`` until the
+    worker goes."""
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker died: so do we
     # Ctrl-C in a terminal reaches its whole process group; the worker decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = socket.socket(fileno=channel_fd)
-    preload(PRELOAD)
+    preload(modules)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     signal.signal(signal.SIGCHLD, _reap)
     messages = channel.makefile("rwb", buffering=0)
@@ -156,4 +160,5 @@ def _reseed() -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    # python -m autograde.kernel.zygote MODULE,MODULE,... CHANNEL_FD
+    serve(int(sys.argv[2]), [name for name in sys.argv[1].split(",") if name])
