@@ -22,7 +22,7 @@ def test_readme_has_the_two_setup_commands():
         assert "\n" not in command, "each set-up step is one command"
         assert "-c constraints.txt" in command, "CPU machines must get the pinned torch"
     assert demo.endswith("python -m autograde demo")
-    assert tests.endswith("python -m pytest")
+    assert tests.endswith("python -m pytest -n auto"), "the suite runs on every core"
 
 
 def test_ci_runs_the_readme_test_command():
