@@ -88,7 +88,10 @@ def test_gold_reward_of_hand_written_answers(world):
     unfinished = score(world, "rate the tea :", "the tea is good")
     assert unfinished == pytest.approx(w.on_topic + w.sentiment * math.tanh(0.5) + w.unfinished)
     broken = score(world, "rate the tea :", "the tea good is . <eos>")
-    assert broken < score(world, "rate the tea :", "the tea is good . <eos>") - 1
+    w_broken = 3 * world.weights.ungrammatical  # "tea good", "good is", "is ."
+    assert broken == pytest.approx(
+        score(world, "rate the tea :", "the tea is good . <eos>") + w_broken
+    )
 
 
 # ---------------------------------------------------------------------- the model and sampling
