@@ -140,7 +140,7 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
     return stages
 
 
-def report(stages: Stages) -> str:
+def report(stages: Stages, settings: reference.ChainSettings) -> str:
     wall = sum(row[1] for row in stages.rows)
     cpu = sum(row[2] for row in stages.rows)
     lines = [
@@ -156,6 +156,20 @@ def report(stages: Stages) -> str:
         *(f"| {name} | {w:.1f} | {c:.1f} | {result} |" for name, w, c, result in stages.rows),
         f"| **total** | **{wall:.1f}** | **{cpu:.1f}** | |",
         "",
+        "Settings (`ChainSettings` in `tests/test_utils_rlhf.py`): a 2-layer, d=64 `TinyLM` "
+        f"(SFT on {settings.demonstrations} demonstrations, {settings.sft.steps} steps of "
+        f"{settings.sft.batch_size}); the reward model is the SFT model with a scalar head, "
+        f"trained {settings.reward_model.epochs} epochs on all K(K-1)/2 pairs of "
+        f"{settings.comparison_prompts} prompts x {settings.group_size} responses "
+        f"({settings.held_out_fraction:.0%} of the prompts held out), labeller temperature "
+        f"{settings.labeller_temperature}; PPO {settings.ppo.iterations} iterations of "
+        f"{settings.ppo.batch_size} prompts, beta {settings.ppo.beta}; best-of-n from a pool of "
+        f"{settings.bon.pool_size} responses for each of 32 prompts; DPO "
+        f"{settings.dpo.epochs} epochs on the reward model's training pairs, beta "
+        f'{settings.dpo.beta}. "in expectation": the accuracy averaged over the labeller\'s '
+        "noise (exact, given the gold reward), comparable with the Bayes ceiling without the "
+        "sampling error of one set of labels.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -164,7 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    text = report(run_chain(reference.CHAIN))
+    text = report(run_chain(reference.CHAIN), reference.CHAIN)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text)

@@ -220,7 +220,7 @@ def build_comparisons(world: World, sft: TinyLM, settings: ChainSettings = CHAIN
         world.prompts(settings.comparison_prompts, seed=settings.reward_model.seed + 1),
         ranking_to_pairs,
         group_size=settings.group_size,
-        generator=torch.Generator(sft.device).manual_seed(settings.reward_model.seed),
+        generator=torch.Generator().manual_seed(settings.reward_model.seed),
     )
     train, held_out = comparisons.split(settings.held_out_fraction)
     return labeller, train, held_out

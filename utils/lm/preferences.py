@@ -52,7 +52,7 @@ class Labeller:
         Args:
             samples: G * K responses (K = ``group_size``), the K responses of each prompt next to
                 each other.
-            generator: for the labeller's noise (on the samples' device); None: torch's global one.
+            generator: for the labeller's noise (on any device); None: torch's global one.
 
         Returns:
             (G, K) long ranks: 0 for the best response of a group, 1 for the next, ...; identical
@@ -61,7 +61,9 @@ class Labeller:
         """
         tokens, mask = samples.tokens, samples.response_mask
         gold = self.world.gold_reward(tokens, mask).view(-1, group_size)
-        uniform = torch.rand(gold.shape, generator=generator, device=gold.device)
+        # drawn where the generator lives (a CPU generator works for samples on a GPU too)
+        where = gold.device if generator is None else generator.device
+        uniform = torch.rand(gold.shape, generator=generator, device=where).to(gold.device)
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-12)))
         # identical responses must share their noise, so that they tie
         groups = tokens.view(-1, group_size, tokens.shape[1])

@@ -624,7 +624,11 @@ class DPOConfig(LMRunConfig):
     epochs: int = option(2, "passes over the comparisons")
     groups_per_batch: int = option(32, "prompts per gradient step, with all their pairs")
     lr: float = option(5e-4, "Adam learning rate, decayed linearly to a tenth")
-    beta: float = option(0.1, "DPO's beta: the strength of the implicit KL penalty")
+    beta: float = option(
+        0.5,
+        "DPO's beta, the strength of the implicit KL penalty (0.1, common for large models, "
+        "drifts to a KL of 9 nats here for less gold than 0.5 gets at 1.2)",
+    )
     eval_every: int = option(20, "steps between two evaluations of the policy")
     eval_prompts: int = option(256, "prompts (one response each) per evaluation")
     max_new_tokens: int = option(24, "the longest response when evaluating")
