@@ -65,6 +65,12 @@ class Stages:
         self._start = clock()
 
 
+def trajectory(history, every: int = 10) -> str:
+    gold, kl = history.extra["gold"], history.extra["kl"]
+    points = range(every - 1, len(history), every)
+    return ", ".join(f"{i + 1}: {gold[i]:.2f}, {kl[i]:.2f}" for i in points)
+
+
 def run_chain(settings: reference.ChainSettings) -> Stages:
     world = World()
     stages = Stages()
@@ -99,7 +105,7 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
     )
 
     policy = reference.copy_model(sft)
-    train_rlhf_ppo(
+    history = train_rlhf_ppo(
         reference.rlhf_ppo_step,
         policy,
         reward_model,
@@ -114,7 +120,8 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
         "PPO",
         f"gold {sft_eval['gold']:.2f} -> {ppo['gold']:.2f} at KL {ppo['kl']:.2f} nats "
         f"(proxy {ppo['proxy']:.2f}; {settings.ppo.iterations} iterations x "
-        f"{settings.ppo.batch_size} prompts)",
+        f"{settings.ppo.batch_size} prompts); along the way (iteration: gold, KL of its own "
+        f"batch): {trajectory(history)}",
     )
 
     result = best_of_n(
