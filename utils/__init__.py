@@ -13,6 +13,9 @@ never need to read this code. One module per job:
   them and a config dataclass per trainer
 - ``utils.reinforce``: per-step weights on tabular episodes, and the bias and variance of estimators
 - ``utils.actor_critic``: the Q critic, transitions and bootstrapped values of notebook 03
+- ``utils.importance``: the bonus-room MDP and trust-region constant of notebook 04
+- ``utils.lm``: the capstone's world: prompts and responses, a word tokenizer, a tiny
+  transformer LM, the hidden gold reward and a noisy labeller (notebook 06)
 - ``utils.plots``: learning curves and variance plots
 """
 

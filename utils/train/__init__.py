@@ -26,6 +26,27 @@ from utils.train.reinforce import (
     episode_log_probs,
     train_reinforce,
 )
+from utils.train.rlhf import (
+    BestOfN,
+    BestOfNConfig,
+    DPOConfig,
+    LMRunConfig,
+    PPOFunctions,
+    PPOStep,
+    RewardModelConfig,
+    RLHFModels,
+    RLHFPPOConfig,
+    SFTConfig,
+    best_of_n,
+    evaluate_policy,
+    response_scores,
+    reward_model_scores,
+    token_log_probs,
+    train_dpo,
+    train_reward_model,
+    train_rlhf_ppo,
+    train_sft,
+)
 from utils.train.scaffold import ReturnTracker, Run, explained_variance
 
 __all__ = [
@@ -47,4 +68,24 @@ __all__ = [
     "train_policy_gradient",
     "train_q_actor_critic",
     "train_reinforce",
+    # the RLHF capstone (notebook 06)
+    "BestOfN",
+    "BestOfNConfig",
+    "DPOConfig",
+    "LMRunConfig",
+    "PPOFunctions",
+    "PPOStep",
+    "RLHFModels",
+    "RLHFPPOConfig",
+    "RewardModelConfig",
+    "SFTConfig",
+    "best_of_n",
+    "evaluate_policy",
+    "response_scores",
+    "reward_model_scores",
+    "token_log_probs",
+    "train_dpo",
+    "train_reward_model",
+    "train_rlhf_ppo",
+    "train_sft",
 ]
