@@ -19,6 +19,7 @@ from utils.train.actor_critic import (
 )
 from utils.train.config import RunConfig, describe, option
 from utils.train.policy_gradient import PolicyGradientConfig, train_policy_gradient
+from utils.train.ppo import PPOConfig, Rollout, RolloutCollector, train_ppo
 from utils.train.reinforce import (
     LogProbFunction,
     ReinforceConfig,
@@ -27,6 +28,7 @@ from utils.train.reinforce import (
     train_reinforce,
 )
 from utils.train.scaffold import ReturnTracker, Run, explained_variance
+from utils.train.trpo import TRPOConfig, train_trpo
 
 __all__ = [
     "A2CConfig",
@@ -47,4 +49,11 @@ __all__ = [
     "train_policy_gradient",
     "train_q_actor_critic",
     "train_reinforce",
+    # PPO and TRPO (notebook 05)
+    "PPOConfig",
+    "Rollout",
+    "RolloutCollector",
+    "TRPOConfig",
+    "train_ppo",
+    "train_trpo",
 ]
