@@ -19,6 +19,7 @@ from utils.train.actor_critic import (
 )
 from utils.train.config import RunConfig, describe, option
 from utils.train.policy_gradient import PolicyGradientConfig, train_policy_gradient
+from utils.train.ppo import PPOConfig, Rollout, RolloutCollector, train_ppo
 from utils.train.reinforce import (
     LogProbFunction,
     ReinforceConfig,
@@ -48,6 +49,7 @@ from utils.train.rlhf import (
     train_sft,
 )
 from utils.train.scaffold import ReturnTracker, Run, explained_variance
+from utils.train.trpo import TRPOConfig, train_trpo
 
 __all__ = [
     "A2CConfig",
@@ -88,4 +90,11 @@ __all__ = [
     "train_reward_model",
     "train_rlhf_ppo",
     "train_sft",
+    # PPO and TRPO (notebook 05)
+    "PPOConfig",
+    "Rollout",
+    "RolloutCollector",
+    "TRPOConfig",
+    "train_ppo",
+    "train_trpo",
 ]
