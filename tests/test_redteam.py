@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redteam")]  # one grade
 
 # Generous enough that honest rows never hit them on a loaded 2-core machine; the bounded
 # attacks run past them (the SIGINT-proof loop stops by itself after 60 s).
-LIMITS = Limits(cell_timeout=15, notebook_timeout=120, memory_bytes=3 * 2**30, processes=40)
+LIMITS = Limits(cell_timeout=30, notebook_timeout=240, memory_bytes=3 * 2**30, processes=40)
 
 
 @dataclass
