@@ -1,12 +1,13 @@
 """The RLHF capstone's chain, stage by stage: how long each takes and what it reaches.
 
 Runs SFT -> comparisons -> reward model -> PPO -> best-of-n -> DPO with the settings the
-notebook uses (``ChainSettings`` in ``tests/test_utils_rlhf.py``, with the reference versions of
-the notebook's graded functions written there) and records, per stage, the wall time and the
-CPU time of this process (the machine is shared: CPU time is what the stage costs, wall time
-what it took here), and the numbers the capstone claims: held-out loss, reward-model accuracy
-against the Bayes ceiling, gold reward and KL of PPO, best-of-n and DPO. Budget: the whole
-chain in about 3 minutes on 2 CPU cores, so that notebook 06 runs in under 5.
+notebook uses (``ChainSettings`` in ``tests/test_utils_rlhf.py``) and the notebook's graded
+functions, loaded from the solution notebook itself (``autograde.reference``), and records,
+per stage, the wall time and the CPU time of this process (the machine is shared: CPU time is
+what the stage costs, wall time what it took here), and the numbers the capstone claims:
+held-out loss, reward-model accuracy against the Bayes ceiling, gold reward and KL of PPO,
+best-of-n and DPO. Budget: the whole chain in about 3 minutes on 2 CPU cores, so that notebook
+06 runs in under 5.
 
     python benchmarks/rlhf_stages.py             # writes benchmarks/results/rlhf_stages.md
     python benchmarks/rlhf_stages.py --no-write
@@ -31,14 +32,18 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import test_utils_rlhf as reference  # noqa: E402
 
-from utils.lm import World  # noqa: E402
+from autograde.reference import solution_functions  # noqa: E402
+from utils.lm import Labeller, LMConfig, RewardModel, TinyLM, World, collect_comparisons  # noqa: E402
 from utils.runtime import device  # noqa: E402
 from utils.train.rlhf import (  # noqa: E402
+    PPOFunctions,
     best_of_n,
     evaluate_policy,
     response_scores,
     train_dpo,
+    train_reward_model,
     train_rlhf_ppo,
+    train_sft,
 )
 
 RESULTS = ROOT / "benchmarks" / "results" / "rlhf_stages.md"
@@ -72,11 +77,25 @@ def trajectory(history, every: int = 10) -> str:
 
 
 def run_chain(settings: reference.ChainSettings) -> Stages:
+    solution = solution_functions("06_rlhf")
+    functions = PPOFunctions(
+        response_log_probs=solution.response_log_probs,
+        kl_penalized_rewards=solution.kl_penalized_rewards,
+        masked_whiten=solution.masked_whiten,
+        ppo_policy_loss=solution.ppo_policy_loss,
+        ppo_value_loss=solution.ppo_value_loss,
+    )
     world = World()
     stages = Stages()
     evaluation_prompts = world.prompts(1024, seed=99)
 
-    sft = reference.build_sft(world, settings)
+    torch.manual_seed(settings.sft.seed)
+    tokenizer = world.tokenizer
+    sft = TinyLM(
+        LMConfig(vocab_size=len(tokenizer)), eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id
+    )
+    tokens, mask = world.demonstrations(settings.demonstrations, seed=settings.sft.seed)
+    train_sft(sft, tokens, mask, solution.response_log_probs, settings.sft)
     held, held_mask = world.demonstrations(1000, seed=12345)
     loss = reference.held_out_loss(sft.cpu(), held, held_mask)
     sft_eval = evaluate_policy(sft.to(device()), world, evaluation_prompts)
@@ -86,14 +105,32 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
         f"length {sft_eval['length']:.1f}",
     )
 
-    labeller, train, held_out = reference.build_comparisons(world, sft, settings)
+    torch.manual_seed(settings.reward_model.seed)
+    labeller = Labeller(world, temperature=settings.labeller_temperature)
+    comparisons = collect_comparisons(
+        sft,
+        labeller,
+        world.prompts(settings.comparison_prompts, seed=settings.reward_model.seed + 1),
+        solution.ranking_to_pairs,
+        group_size=settings.group_size,
+        generator=torch.Generator().manual_seed(settings.reward_model.seed),
+    )
+    train, held_out = comparisons.split(settings.held_out_fraction)
     stages.done(
         "comparisons",
         f"{len(train)} training pairs, {len(held_out)} held-out pairs "
         f"({settings.comparison_prompts} prompts x {settings.group_size} responses)",
     )
 
-    reward_model = reference.build_reward_model(sft, train, held_out, settings)
+    reward_model = RewardModel(sft)
+    train_reward_model(
+        reward_model,
+        train,
+        solution.bradley_terry_loss,
+        settings.reward_model,
+        held_out=held_out,
+        accuracy_fn=solution.preference_accuracy,
+    )
     scores = response_scores(reward_model, held_out.tokens, held_out.response_mask)
     gap = scores[held_out.chosen] - scores[held_out.rejected]
     measured = (gap > 0).float().mean().item()
@@ -106,12 +143,7 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
 
     policy = reference.copy_model(sft)
     history = train_rlhf_ppo(
-        reference.rlhf_ppo_step,
-        policy,
-        reward_model,
-        reference.PPO_FUNCTIONS,
-        world,
-        settings.ppo,
+        solution.rlhf_ppo_step, policy, reward_model, functions, world, settings.ppo
     )
     ppo = evaluate_policy(
         policy, world, evaluation_prompts, reference=sft, reward_model=reward_model
@@ -130,7 +162,7 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
         world,
         world.prompts(32, seed=7),
         BEST_OF,
-        reference.best_of_n_kl,
+        solution.best_of_n_kl,
         settings.bon,
     )
     frontier = ", ".join(
@@ -141,7 +173,7 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
     stages.done("best-of-n", f"{frontier}; {result.duplicates:.0%} duplicate responses")
 
     policy = reference.copy_model(sft)
-    train_dpo(reference.dpo_loss, reference.response_log_probs, policy, train, world, settings.dpo)
+    train_dpo(solution.dpo_loss, solution.response_log_probs, policy, train, world, settings.dpo)
     dpo = evaluate_policy(policy, world, evaluation_prompts, reference=sft)
     stages.done("DPO", f"gold {sft_eval['gold']:.2f} -> {dpo['gold']:.2f} at KL {dpo['kl']:.2f}")
     return stages
