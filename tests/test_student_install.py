@@ -2,10 +2,10 @@
 
 A fresh environment gets what Colab has (torch, NumPy, matplotlib, gymnasium, ipykernel, lent
 from this one: see ``lend_packages``) and nothing of the workbook. The student repository is
-published into a local git repository that stands in for the remote. A completed notebook from it then runs top to bottom with Colab
-simulated (``google.colab`` importable): its setup cell must install ``utils`` from that
-repository, keep the environment's torch, bring neither nbgrader nor JupyterLab, and every
-visible test must pass.
+published into a local git repository that stands in for the remote. A completed notebook from
+it then runs top to bottom with Colab simulated (``google.colab`` importable): its setup cell
+must install ``utils`` from that repository, keep the environment's torch, bring neither
+nbgrader nor JupyterLab, and every visible test must pass.
 """
 
 from __future__ import annotations
