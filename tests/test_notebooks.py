@@ -15,6 +15,7 @@ import pytest
 from autograde import engine
 from autograde.check import check_assignment
 from autograde.course import Course
+from autograde.kernel.sandbox import ONE_THREAD
 from autograde.notebook import answer_cells
 
 REPO_COURSE = Course.default()
@@ -106,9 +107,8 @@ def test_solution_runs_top_to_bottom_for_students(assignment, tmp_path):
     """
     shutil.copytree(REPO_COURSE.solutions / assignment, tmp_path / assignment)
     environment = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-    # One thread: under `-n auto` every core already runs a test; tiny tensor operations spread
-    # over busy cores cost far more than they gain (see autograde/kernel/sandbox.py ONE_THREAD).
-    environment.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    # One thread, as grading kernels: under `-n auto` every core already runs a test.
+    environment.update(ONE_THREAD)
     result = subprocess.run(
         [
             sys.executable,
