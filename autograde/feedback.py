@@ -18,6 +18,7 @@ Everything the notebook holds is escaped: a submission cannot put HTML or script
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -268,8 +269,13 @@ def _text(value) -> str:
 # --- markdown with math --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def markdown(text: str) -> str:
-    """Markdown to HTML, raw HTML escaped, ``$...$`` and ``$$...$$`` as MathML."""
+    """Markdown to HTML, raw HTML escaped, ``$...$`` and ``$$...$$`` as MathML.
+
+    Cached: a class's notebooks share their markdown cells (the assignment's text), and turning
+    their formulas into MathML was most of the main process's work per notebook.
+    """
     import mistune
 
     formulas: list[str] = []

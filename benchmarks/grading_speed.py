@@ -14,8 +14,8 @@ machine's load hits all of them alike; each figure is the median over the rounds
 (student, assignment, score, max score, status) must be the same in every run. Results go to
 benchmarks/results/grading_speed.md, with what a whole course costs at the measured rates.
 
-    python benchmarks/grading_speed.py [--copies 3] [--repeats 3]
-    python benchmarks/grading_speed.py --marginal [--copies 3] [--repeats 1]
+    python benchmarks/grading_speed.py [--copies 3] [--repeats 3] [--assignments NAME ...]
+    python benchmarks/grading_speed.py --marginal [--copies 3] [--repeats 3] [--assignments ...]
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ from autograde.demo import build_class  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "grading_speed.md"
 
 
-def make_class(course: Course, folder: Path, copies: int, name: str = "class") -> int:
+def make_class(
+    course: Course, folder: Path, copies: int, name: str = "class", only: list[str] | None = None
+) -> int:
+    """Copy the demo's class ``copies`` times (only the assignments in ``only``, if given)."""
     example = folder / "example"
     if not example.exists():
         build_class(course, example)
@@ -51,12 +54,16 @@ def make_class(course: Course, folder: Path, copies: int, name: str = "class") -
         if student.name in ("broken", "absent"):
             continue  # never reach a kernel: they would only dilute the comparison
         for copy in range(copies):
-            shutil.copytree(student, folder / name / f"{student.name}-{copy}")
-            count += sum(1 for _ in student.rglob("*.ipynb"))
+            target = folder / name / f"{student.name}-{copy}"
+            for assignment in sorted(student.iterdir()):
+                if only and assignment.name not in only:
+                    continue
+                shutil.copytree(assignment, target / assignment.name)
+                count += sum(1 for _ in assignment.rglob("*.ipynb"))
     return count
 
 
-def marginal(course: Course, copies: int, repeats: int) -> list[str]:
+def marginal(course: Course, copies: int, repeats: int, only: list[str] | None) -> list[str]:
     """Per-notebook cost without the run's fixed cost: the same grader on a small and a big class.
 
     (T(big) - T(small)) / (N(big) - N(small)) is what one more notebook costs, the figure that
@@ -66,7 +73,10 @@ def marginal(course: Course, copies: int, repeats: int) -> list[str]:
     times: dict[tuple[int, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        sizes = {1: make_class(course, work, 1, "small"), copies: make_class(course, work, copies)}
+        sizes = {
+            1: make_class(course, work, 1, "small", only),
+            copies: make_class(course, work, copies, "class", only),
+        }
         for repeat in range(repeats):
             for jobs in (1, 2):
                 for size, name in [(1, "small"), (copies, "class")]:
@@ -87,8 +97,9 @@ def marginal(course: Course, copies: int, repeats: int) -> list[str]:
     return [
         "## One more notebook (warm kernels, the run's fixed cost taken out)",
         "",
-        f"The same grader on {sizes[1]} and on {sizes[copies]} notebooks, median of {repeats} "
-        "rounds: the difference divided by the extra notebooks.",
+        f"The same grader on {sizes[1]} and on {sizes[copies]} notebooks "
+        f"({', '.join(only or course.assignments())}), median of {repeats} rounds: the "
+        "difference divided by the extra notebooks.",
         "",
         f"- `--jobs 1`: **{cost[1]:.2f} s** per notebook; the run's fixed cost is about "
         f"{fixed:.0f} s.",
@@ -173,10 +184,20 @@ def main() -> None:
         help="measure only one more notebook's cost, the fixed cost taken out (1 vs --copies "
         "copies of the class), and put it in the results file under the side-by-side table",
     )
+    parser.add_argument(
+        "--assignments",
+        nargs="+",
+        metavar="NAME",
+        help="grade only these assignments (default: all of them)",
+    )
     args = parser.parse_args()
     course = Course(ROOT)
+    if args.assignments:
+        unknown = sorted(set(args.assignments) - set(course.assignments()))
+        if unknown:
+            parser.error(f"no such assignment: {', '.join(unknown)}")
     if args.marginal:
-        lines = marginal(course, args.copies, args.repeats)
+        lines = marginal(course, args.copies, args.repeats, args.assignments)
         print("\n".join(lines))
         if not args.no_write:
             before = RESULTS.read_text(encoding="utf-8").split(lines[0])[0].rstrip("\n")
@@ -187,7 +208,7 @@ def main() -> None:
     grades = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        notebooks = make_class(course, work, args.copies)
+        notebooks = make_class(course, work, args.copies, only=args.assignments)
         for repeat in range(args.repeats):
             for name, jobs, cold in ways:
                 out = work / "out" / f"{repeat}-{name.replace(' ', '').replace(',', '-')}"
@@ -202,7 +223,8 @@ def main() -> None:
         "# Grading speed: kernels started cold, and forked from the pre-warmed zygote",
         "",
         f"{date.today().isoformat()}; machine: {platform.machine()}, {os.cpu_count()} cores; "
-        f"{notebooks} notebooks ({', '.join(course.assignments())}), graded into fresh folders; "
+        f"{notebooks} notebooks ({', '.join(args.assignments or course.assignments())}), "
+        "graded into fresh folders; "
         f"median of {args.repeats} interleaved rounds. Each wall time includes the run's fixed "
         "cost (starting the grading processes and the zygote, releasing, writing the gradebook).",
         "",

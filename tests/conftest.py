@@ -15,8 +15,7 @@ from autograde.course import Course  # noqa: E402
 # The slowest tests first. The README's command runs the suite on every core (`-n auto`) and
 # xdist hands tests out in this order (`--no-loadscope-reorder` in pyproject.toml), so the
 # five-minute notebook runs start at once and the short tests fill the other cores around them,
-# instead of one long run starting last and ending alone. Modules that share one expensive
-# fixture (a graded class, a JupyterLab) are kept on one worker by `xdist_group`.
+# instead of one long run starting last and ending alone.
 SLOWEST_FIRST = [
     "tests/test_notebooks.py::test_solution_runs_top_to_bottom_for_students",
     "tests/test_student_install.py",
@@ -27,6 +26,19 @@ SLOWEST_FIRST = [
     "tests/test_browser.py",
 ]
 
+# Modules whose tests are independent of each other (no module-scoped fixture): xdist may hand
+# their tests to different workers one by one. Every other module goes to one worker whole, so
+# that its module fixture (a graded class, a trained chain of models, a JupyterLab) is built once:
+# split over two workers, or interleaved with another module's tests on one, it is built again.
+INDEPENDENT_TESTS = (
+    "tests/test_notebooks.py",
+    "tests/test_hidden_tests.py",
+    "tests/test_autograde_interrupt.py",
+    "tests/test_utils_train.py",
+    "tests/test_utils_actor_critic.py",
+    "tests/test_utils_reinforce.py",
+)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
@@ -34,6 +46,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next(matches, len(SLOWEST_FIRST))
 
     items.sort(key=rank)  # stable: the rest keep their order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scheduler, with a work unit per test in INDEPENDENT_TESTS and per module elsewhere.
+
+    (xdist's own `xdist_group` mark would do this, but it renames tests through an attribute
+    that pytest 9.2 no longer reads, so on pytest 9.2 every group was silently split.)
+    """
+    if config.getvalue("dist") != "loadscope":
+        return None  # xdist's default for any other --dist
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in INDEPENDENT_TESTS else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from make_course import ASSIGNMENT
 
 from autograde.notebook import replace_answer
 
-pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("cli")]  # one graded class, one worker
+pytestmark = pytest.mark.grading  # one graded class: conftest keeps the module on one worker
 
 
 def autograde(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -19,3 +19,26 @@ def test_output_is_capped_per_cell_whatever_its_shape_and_errors_are_kept():
     assert cell["outputs"][-1]["output_type"] == "error"
     assert len(cell["outputs"][-1]["evalue"]) == 100
     assert step.enabled  # nbconvert registers a plain Preprocessor disabled
+
+
+def test_the_in_process_alembic_head_is_the_one_nbgrader_gets_from_its_subprocess():
+    from nbgrader.api import get_alembic_version
+
+    if get_alembic_version is engine.alembic_head:  # replaced by an earlier grading in this process
+        import importlib
+
+        import nbgrader.api
+
+        get_alembic_version = importlib.reload(nbgrader.api).get_alembic_version
+    assert engine.alembic_head() == get_alembic_version()
+
+
+def test_nbformat_reads_notebooks_without_the_slow_optional_iri_checker():
+    import subprocess
+    import sys
+
+    # a fresh process: whether rfc3987_syntax is imported depends on what ran before
+    probe = "import autograde, nbformat, sys; print('rfc3987_syntax' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -13,7 +13,6 @@ from autograde.publish import check_published, colab_url, publish
 
 COURSE = Course.default()
 URL = "https://github.com/acme/rl-workbook"
-pytestmark = pytest.mark.xdist_group("publish")  # one published repository, one worker
 
 
 @pytest.fixture(scope="module")

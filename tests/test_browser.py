@@ -28,7 +28,7 @@ import pytest
 from autograde.course import Course
 from autograde.notebook import completed, read
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # one JupyterLab, one worker
+pytestmark = pytest.mark.slow  # one JupyterLab: conftest keeps the module on one worker
 COURSE = Course.default()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = COURSE.root / "build" / "screenshots"
