@@ -42,3 +42,21 @@ def test_nbformat_reads_notebooks_without_the_slow_optional_iri_checker():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_nbgraders_metadata_check_still_rejects_bad_metadata_with_the_schema_checked_once():
+    import jsonschema
+    from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+    engine._patch_nbgrader()
+    validator = MetadataValidatorV3()
+    good = {"grade": True, "solution": False, "locked": True, "grade_id": "test_f", "points": 2}
+    cell = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {**good, "schema_version": 3}})
+    validator.validate_cell(cell)
+    cell.metadata.nbgrader.points = "two"
+    try:
+        validator.validate_cell(cell)
+    except jsonschema.ValidationError as error:
+        assert "points" in str(error.path) or "'two'" in error.message
+    else:
+        raise AssertionError("metadata with points='two' was accepted")
