@@ -169,6 +169,11 @@ class TinyLM(nn.Module):
         """World prompts in this model's vocabulary (the same ids for a TinyLM)."""
         return prompts
 
+    def sequences_from_world(self, tokens: torch.Tensor, response_mask: torch.Tensor):
+        """World rows and their response mask in this model's vocabulary (the same for a
+        TinyLM)."""
+        return tokens, response_mask
+
 
 def pad_columns(rows: torch.Tensor, width: int, value: int | bool) -> torch.Tensor:
     """(B, T) -> (B, width), filling the new columns on the right with ``value``."""
@@ -279,7 +284,7 @@ def sample(
 
     Args:
         model: a ``TinyLM`` (or anything with ``start``, ``extend``, ``keep``, ``eos_id`` and
-            ``pad_id``, such as the Hugging Face wrapper of ``utils.lm.hf``).
+            ``pad_id``, such as ``utils.lm.hf.HFPolicy``).
         prompts: (B, P) token ids, every row a whole prompt of the same length P.
         max_new_tokens: the longest response; a response that reaches it without the eos id is
             cut there (and counts as unfinished for the gold reward).

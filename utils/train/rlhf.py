@@ -6,7 +6,9 @@ environments), with a frozen config dataclass; the notebook's functions come in 
 
     history = train_sft(model, tokens, response_mask, response_log_probs, SFTConfig(steps=300))
 
-Models are ``utils.lm`` models (or a Hugging Face causal LM wrapped by ``utils.lm.hf``); every
+Models are ``utils.lm`` models (or a Hugging Face causal LM wrapped by ``utils.lm.hf.HFPolicy``:
+prompts and demonstrations come in the world's words, and each model translates them with its
+``from_world``/``sequences_from_world``, its samples back with ``to_world``); every
 model, batch and generator goes to ``run.device``, a GPU when there is one.
 """
 
@@ -164,8 +166,9 @@ def train_sft(
     log-probabilities (prompt tokens are context, not targets). ``model`` is trained in place.
 
     Args:
-        model: a ``TinyLM`` (or a wrapped Hugging Face model).
-        tokens, response_mask: (N, T) demonstrations and their response masks.
+        model: a ``TinyLM`` (or a Hugging Face model wrapped by ``utils.lm.hf.HFPolicy``).
+        tokens, response_mask: (N, T) demonstrations and their response masks, in the world's
+            vocabulary (the model's ``sequences_from_world`` translates them).
         log_prob_fn: the notebook's ``response_log_probs``.
         config: the settings.
 
@@ -175,6 +178,7 @@ def train_sft(
     """
     with Run(config, name="SFT", total=config.steps, make_envs=False) as run:
         model.to(run.device).train()
+        tokens, response_mask = model.sequences_from_world(tokens, response_mask)
         tokens, response_mask = tokens.to(run.device), response_mask.to(run.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         schedule = torch.optim.lr_scheduler.LambdaLR(
