@@ -3,14 +3,17 @@
 Ours is notebook 05's solution (``ppo_update``, ``ppo_clip_loss``, ``ppo_value_loss``,
 ``approx_kl``, ``clip_fraction``) with notebook 03's ``gae``, loaded from the solution notebooks
 (``autograde.reference``: one source of truth, no copy), run by ``utils.train.train_ppo``. Theirs
-is ``stable_baselines3.PPO`` with RL-Zoo's tuned hyperparameters for CartPole-v1. Both use the
-same settings (8 environments, 32 steps per rollout, one minibatch of 256, 20 epochs, gamma 0.98,
-GAE lambda 0.8, learning rate 1e-3 and clip range 0.2 both decayed linearly over 100,000 steps,
-separate 64-64 tanh networks, gradient norm 0.5, no entropy bonus).
+is ``stable_baselines3.PPO`` with RL-Zoo's tuned hyperparameters for CartPole-v1, written once as
+``PPOConfig.rl_zoo_cartpole()`` and translated for SB3 by ``sb3_settings`` (8 environments, 32
+steps per rollout, one minibatch of 256, 20 epochs, gamma 0.98, GAE lambda 0.8, learning rate
+1e-3 and clip range 0.2 both decayed linearly over 100,000 steps, separate 64-64 tanh networks,
+gradient norm 0.5, no entropy bonus).
 
-A run stops when it is **solved**: the mean return of its last 20 finished episodes reaches 475
-(checked after every step for SB3, after every 256-step rollout for ours, which can only count
-against us). Methods alternate within each seed, and which one goes first alternates between
+A run stops when it is **solved**: the mean return of its last 20 finished episodes reaches 475,
+tested for both after every rollout (the policy changes only between rollouts), with the
+environment steps taken so far: every SB3 step is a transition; gymnasium's vector environments
+spend one step per finished episode on its reset, which ours does not count (it is no
+transition). Methods alternate within each seed, and which one goes first alternates between
 seeds, so that a change in the machine's load hits both. Per method: the seeds that solve within
 100,000 steps, the median environment steps and wall time to solve (from building the
 environments to solving), and the ratios ours / SB3. The target: 10/10 seeds solve, our median
@@ -44,43 +47,36 @@ from autograde.reference import solution_functions  # noqa: E402
 from utils.train import PPOConfig, train_ppo  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "ppo_vs_sb3.md"
-SOLVED = 475.0
-WINDOW = 20
-TOTAL_STEPS = 100_000
+# RL-Zoo's hyperparameters for PPO on CartPole-v1, written once (utils.train.ppo): ours run them,
+# SB3 gets them translated by sb3_settings.
+OURS = PPOConfig.rl_zoo_cartpole(progress=False)
+SOLVED = OURS.solved_return
+WINDOW = OURS.return_window
+TOTAL_STEPS = OURS.total_steps
 
-# RL-Zoo's hyperparameters for PPO on CartPole-v1 (rl-baselines3-zoo, hyperparams/ppo.yml).
-ZOO = dict(
-    n_envs=8,
-    n_steps=32,
-    batch_size=256,
-    gae_lambda=0.8,
-    gamma=0.98,
-    n_epochs=20,
-    ent_coef=0.0,
-    learning_rate=1e-3,  # linearly decayed to 0 ("lin_1e-3")
-    clip_range=0.2,  # linearly decayed to 0 ("lin_0.2")
-)
-OURS = PPOConfig(
-    env_id="CartPole-v1",
-    num_envs=8,
-    num_steps=32,
-    num_epochs=20,
-    num_minibatches=1,
-    lr=1e-3,
-    anneal_lr=True,
-    gamma=0.98,
-    lam=0.8,
-    clip_eps=0.2,
-    anneal_clip=True,
-    value_coef=0.5,
-    entropy_coef=0.0,
-    max_grad_norm=0.5,
-    hidden_sizes=(64, 64),
-    total_steps=TOTAL_STEPS,
-    return_window=WINDOW,
-    solved_return=SOLVED,
-    progress=False,
-)
+
+def sb3_settings(config: PPOConfig) -> dict:
+    """``config`` in SB3's PPO arguments (the learning rate and clip range decayed linearly
+    to 0 as functions of SB3's progress_remaining, as RL-Zoo's "lin_" schedules do)."""
+
+    def linear(initial: float, anneal: bool):
+        return (lambda progress_remaining: progress_remaining * initial) if anneal else initial
+
+    return dict(
+        n_steps=config.num_steps,
+        batch_size=config.num_envs * config.num_steps // config.num_minibatches,
+        n_epochs=config.num_epochs,
+        gamma=config.gamma,
+        gae_lambda=config.lam,
+        learning_rate=linear(config.lr, config.anneal_lr),
+        clip_range=linear(config.clip_eps, config.anneal_clip),
+        clip_range_vf=config.value_clip_eps,
+        ent_coef=config.entropy_coef,
+        vf_coef=config.value_coef,
+        max_grad_norm=config.max_grad_norm,
+        target_kl=config.target_kl,
+        policy_kwargs=dict(net_arch=list(config.hidden_sizes)),
+    )
 
 
 def run_ours(seed: int, functions: dict, total_steps: int = TOTAL_STEPS) -> dict:
@@ -98,7 +94,9 @@ def run_sb3(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
     from stable_baselines3.common.env_util import make_vec_env
 
     class StopWhenSolved(BaseCallback):
-        """Follows the finished episodes' returns (Monitor's info) and stops at a mean of 475."""
+        """Follows the finished episodes' returns (Monitor's info) and tests, after every
+        rollout, whether the last 20 have a mean of 475 (ours tests at the same points: the
+        policy only changes between rollouts); stops at the next step once they have."""
 
         def __init__(self, start: float):
             super().__init__()
@@ -110,25 +108,17 @@ def run_sb3(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
             for info in self.locals["infos"]:
                 if "episode" in info:
                     self.returns.append(info["episode"]["r"])
-            if self.returns and sum(self.returns) / len(self.returns) >= SOLVED:
-                self.solved_at = (self.num_timesteps, time.perf_counter() - self.start)
-                return False
-            return True
+            return self.solved_at is None
 
-    def linear(initial: float):
-        return lambda progress_remaining: progress_remaining * initial
+        def _on_rollout_end(self) -> None:
+            # before this rollout's update, which SB3 still runs (not counted in its time)
+            if self.solved_at is None and self.returns:
+                if sum(self.returns) / len(self.returns) >= SOLVED:
+                    self.solved_at = (self.num_timesteps, time.perf_counter() - self.start)
 
     start = time.perf_counter()
-    settings = dict(ZOO)
-    envs = make_vec_env("CartPole-v1", n_envs=settings.pop("n_envs"), seed=seed)
-    model = PPO(
-        "MlpPolicy",
-        envs,
-        **{**settings, "learning_rate": linear(1e-3), "clip_range": linear(0.2)},
-        seed=seed,
-        device="cpu",
-        verbose=0,
-    )
+    envs = make_vec_env(OURS.env_id, n_envs=OURS.num_envs, seed=seed)
+    model = PPO("MlpPolicy", envs, **sb3_settings(OURS), seed=seed, device="cpu", verbose=0)
     callback = StopWhenSolved(start)
     model.learn(total_timesteps=total_steps, callback=callback)
     envs.close()
@@ -184,8 +174,9 @@ def report(results: dict[str, list[dict]], seeds: list[int], loads: list[float])
         "per rollout, one minibatch of 256, 20 epochs, gamma 0.98, GAE lambda 0.8, learning rate "
         "1e-3 and clip range 0.2 decayed linearly over 100,000 steps, separate 64-64 tanh "
         "networks, gradient norm 0.5. Solved: the mean return of the last 20 episodes reaches "
-        "475. Wall time from building the environments to solving; the methods alternate "
-        "within each seed.",
+        "475, tested after every rollout for both; steps are transitions (ours leave out "
+        "gymnasium's reset steps). Wall time from building the environments to solving; the "
+        "methods alternate within each seed.",
         "",
         "| seed | ours: steps | ours: seconds | SB3: steps | SB3: seconds |",
         "| ---: | ---: | ---: | ---: | ---: |",

@@ -99,6 +99,23 @@ class Run:
         )
         self._bar.set_postfix(mean_return=f"{mean_return:.1f}")
 
+    def log_returns(
+        self,
+        tracker: ReturnTracker,
+        solved_return: float | None,
+        *,
+        env_steps: int,
+        loss: float,
+        **extra: float,
+    ) -> bool:
+        """Log one iteration with ``tracker``'s mean return (nothing until an episode has
+        finished); True once that mean reaches ``solved_return`` (never when it is None): the
+        trainer then stops."""
+        if tracker.num_episodes == 0:
+            return False
+        self.log(env_steps=env_steps, mean_return=tracker.mean, loss=loss, **extra)
+        return solved_return is not None and tracker.mean >= solved_return
+
     @staticmethod
     def scalar(name: str, value: object) -> torch.Tensor:
         """``value`` itself, once it is known to be a finite scalar tensor (else a clear error).
@@ -109,8 +126,9 @@ class Run:
         """
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             raise TypeError(f"{name} must return a scalar tensor, got {value!r}")
-        if not torch.isfinite(value.detach()).all():
-            raise FloatingPointError(f"{name} returned {value.item()}: training diverged")
+        number = value.item()  # one call: cheaper than torch.isfinite(...).all() per minibatch
+        if not math.isfinite(number):
+            raise FloatingPointError(f"{name} returned {number}: training diverged")
         return value
 
 

@@ -194,17 +194,16 @@ def train_trpo(
 
             env_steps += batch.num_steps
             tracker.add(batch.completed_returns)
-            if tracker.num_episodes == 0:
-                continue
-            run.log(
+            solved = run.log_returns(
+                tracker,
+                config.solved_return,
                 env_steps=env_steps,
-                mean_return=tracker.mean,
                 loss=-improvement,
                 approx_kl=kl,
                 step_fraction=fraction,
                 entropy=entropy,
                 explained_variance=explained_variance(rollout.values, rollout.returns),
             )
-            if config.solved_return is not None and tracker.mean >= config.solved_return:
+            if solved:
                 break
     return run.history
