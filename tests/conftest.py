@@ -24,6 +24,12 @@ SLOWEST_FIRST = [
     "tests/test_demo.py",
     "tests/test_autograde_term.py",
     "tests/test_browser.py",
+    "tests/test_utils_rlhf.py",
+    "tests/test_autograde_check.py",
+    "tests/test_autograde_cli.py",
+    "tests/test_autograde_publish.py",
+    "tests/test_autograde_interrupt.py",
+    "tests/test_hidden_tests.py",
 ]
 
 # Modules whose tests are independent of each other (no module-scoped fixture): xdist may hand
