@@ -13,7 +13,7 @@ from make_course import ASSIGNMENT, make_course  # noqa: E402
 from autograde.course import Course  # noqa: E402
 
 # The slowest tests first. The README's command runs the suite on every core (`-n auto`) and
-# xdist hands tests out in this order (`--no-loadscope-reorder` in pyproject.toml), so the
+# xdist hands tests out in this order (see pytest_xdist_make_scheduler below), so the
 # five-minute notebook runs start at once and the short tests fill the other cores around them,
 # instead of one long run starting last and ending alone.
 SLOWEST_FIRST = [
@@ -54,14 +54,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: the rest keep their order
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's: without it, pytest still runs
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's scheduler, with a work unit per test in INDEPENDENT_TESTS and per module elsewhere.
+    """xdist's scheduler, with a work unit per test in INDEPENDENT_TESTS and per module elsewhere,
+    handed out in collection order (slowest first), for `-n N` with xdist's default --dist.
 
     (xdist's own `xdist_group` mark would do this, but it renames tests through an attribute
-    that pytest 9.2 no longer reads, so on pytest 9.2 every group was silently split.)
+    that pytest 9.2 no longer reads, so on pytest 9.2 every group was silently split.) Nothing
+    is set in pyproject's addopts, so `-p no:xdist` still works.
     """
-    if config.getvalue("dist") != "loadscope":
-        return None  # xdist's default for any other --dist
+    if config.getvalue("dist") not in ("load", "loadscope"):
+        return None  # an explicit other --dist: xdist's own scheduler
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleScheduling(LoadScopeScheduling):
@@ -69,6 +72,7 @@ def pytest_xdist_make_scheduler(config, log):
             module = nodeid.split("::", 1)[0]
             return nodeid if module in INDEPENDENT_TESTS else module
 
+    config.option.loadscopereorder = False  # keep SLOWEST_FIRST's order
     return ModuleScheduling(config, log)
 
 
