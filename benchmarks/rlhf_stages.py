@@ -179,7 +179,7 @@ def run_chain(settings: reference.ChainSettings) -> Stages:
     return stages
 
 
-def report(stages: Stages, settings: reference.ChainSettings) -> str:
+def report(stages: Stages, settings: reference.ChainSettings, loads: list[float]) -> str:
     wall = sum(row[1] for row in stages.rows)
     cpu = sum(row[2] for row in stages.rows)
     lines = [
@@ -187,7 +187,8 @@ def report(stages: Stages, settings: reference.ChainSettings) -> str:
         "",
         f"Measured {date.today().isoformat()} on {platform.machine()}, "
         f"{os.cpu_count()} CPU cores, torch {torch.__version__}, device {device()}; one torch "
-        "thread per training loop. The machine was shared with other jobs: CPU time is what a "
+        f"thread per training loop. Load average (1 minute) before and after: {loads[0]:.1f} and "
+        f"{loads[-1]:.1f} (above about 1, other jobs shared the cores): CPU time is what a "
         "stage costs, wall time what it took in this run.",
         "",
         "| stage | wall (s) | CPU (s) | result |",
@@ -217,7 +218,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    text = report(run_chain(reference.CHAIN), reference.CHAIN)
+    loads = [os.getloadavg()[0]]
+    stages = run_chain(reference.CHAIN)
+    loads.append(os.getloadavg()[0])
+    text = report(stages, reference.CHAIN, loads)
     print(text)
     if not args.no_write:
         RESULTS.write_text(text)
