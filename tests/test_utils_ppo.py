@@ -27,6 +27,20 @@ def gae():
     return solution_functions("03_actor_critic").gae
 
 
+def train_reference(ppo, gae, config: PPOConfig, **replaced):
+    """``train_ppo`` with the solution's functions; ``replaced`` swaps any of them by its
+    parameter name (``policy_loss_fn=...``) or adds train_ppo's keyword arguments."""
+    functions = dict(
+        update_fn=ppo.ppo_update,
+        policy_loss_fn=ppo.ppo_clip_loss,
+        value_loss_fn=ppo.ppo_value_loss,
+        advantage_fn=gae,
+        kl_fn=ppo.approx_kl,
+        clip_fraction_fn=ppo.clip_fraction,
+    )
+    return train_ppo(**{**functions, **replaced}, config=config)
+
+
 def test_the_collector_marks_reset_steps_and_batches_the_values():
     torch.manual_seed(0)
     envs = make_vector_env("CartPole-v1", num_envs=4, seed=0)
@@ -88,15 +102,7 @@ def test_train_ppo_hands_the_update_its_settings_and_logs_the_diagnostics(ppo, g
         )  # fmt: skip
 
     config = PPOConfig(total_steps=4 * 256, num_epochs=3, target_kl=0.5, progress=False)
-    history = train_ppo(
-        update_fn,
-        ppo.ppo_clip_loss,
-        ppo.ppo_value_loss,
-        gae,
-        ppo.approx_kl,
-        ppo.clip_fraction,
-        config,
-    )
+    history = train_reference(ppo, gae, config, update_fn=update_fn)
     assert len(calls) == 4
     rollout, settings = calls[0]
     assert isinstance(rollout, Rollout)
@@ -128,14 +134,11 @@ def test_the_penalty_loss_gets_beta_and_beta_adapts(ppo, gae):
         seen.append(beta)
         return ppo.ppo_penalty_loss(new, old, advantages, beta)
 
-    history = train_ppo(
-        ppo.ppo_update,
-        penalty,
-        ppo.ppo_value_loss,
+    history = train_reference(
+        ppo,
         gae,
-        ppo.approx_kl,
-        ppo.clip_fraction,
         PPOConfig(total_steps=5 * 256, num_epochs=2, initial_beta=3.0, progress=False),
+        policy_loss_fn=penalty,
         adapt_penalty_fn=ppo.adapt_kl_penalty,
     )
     betas = history.extra["beta"]
@@ -153,15 +156,7 @@ def test_the_clip_range_is_annealed_with_the_learning_rate(ppo, gae):
         return ppo.ppo_clip_loss(new, old, advantages, clip_eps)
 
     config = PPOConfig(total_steps=4 * 64, num_steps=8, num_epochs=1, progress=False)
-    train_ppo(
-        ppo.ppo_update,
-        clip_loss,
-        ppo.ppo_value_loss,
-        gae,
-        ppo.approx_kl,
-        ppo.clip_fraction,
-        config,
-    )
+    train_reference(ppo, gae, config, policy_loss_fn=clip_loss)
     # one call per update, then one more to log the loss. As in Stable-Baselines3, each update
     # gets the share of total_steps left after its rollout: 3/4, 2/4, 1/4, 0 of 0.2
     np.testing.assert_allclose(sorted(set(seen), reverse=True), [0.15, 0.1, 0.05, 0.0])
@@ -169,27 +164,21 @@ def test_the_clip_range_is_annealed_with_the_learning_rate(ppo, gae):
 
 def test_a_policy_loss_that_is_not_a_scalar_stops_the_run(ppo, gae):
     with pytest.raises(TypeError, match="policy_loss_fn must return a scalar tensor"):
-        train_ppo(
-            ppo.ppo_update,
-            lambda new, old, advantages, eps: new,
-            ppo.ppo_value_loss,
+        train_reference(
+            ppo,
             gae,
-            ppo.approx_kl,
-            ppo.clip_fraction,
             PPOConfig(total_steps=256, progress=False),
+            policy_loss_fn=lambda new, old, advantages, eps: new,
         )
 
 
 def test_a_value_loss_that_is_not_finite_stops_the_run(ppo, gae):
     with pytest.raises(FloatingPointError, match="value_loss_fn returned nan"):
-        train_ppo(
-            ppo.ppo_update,
-            ppo.ppo_clip_loss,
-            lambda values, old_values, returns, eps: (values * torch.nan).mean(),
+        train_reference(
+            ppo,
             gae,
-            ppo.approx_kl,
-            ppo.clip_fraction,
             PPOConfig(total_steps=256, progress=False),
+            value_loss_fn=lambda values, old_values, returns, eps: (values * torch.nan).mean(),
         )
 
 
@@ -226,13 +215,9 @@ def test_the_reference_ppo_passes_every_probe_for_several_seeds(ppo, gae, name):
     for seed in range(3):
         torch.manual_seed(seed)
         policy, value_network = CategoricalPolicy(1, 2, (16,)), ValueNetwork(1, (16,))
-        train_ppo(
-            ppo.ppo_update,
-            ppo.ppo_clip_loss,
-            ppo.ppo_value_loss,
+        train_reference(
+            ppo,
             gae,
-            ppo.approx_kl,
-            ppo.clip_fraction,
             probe_config(probe, seed),
             policy=policy,
             value_network=value_network,
@@ -243,15 +228,7 @@ def test_the_reference_ppo_passes_every_probe_for_several_seeds(ppo, gae, name):
 @pytest.mark.slow
 def test_the_reference_ppo_solves_cartpole_and_stops_there(ppo, gae):
     config = PPOConfig.rl_zoo_cartpole(progress=False)
-    history = train_ppo(
-        ppo.ppo_update,
-        ppo.ppo_clip_loss,
-        ppo.ppo_value_loss,
-        gae,
-        ppo.approx_kl,
-        ppo.clip_fraction,
-        config,
-    )
+    history = train_reference(ppo, gae, config)
     assert history.mean_return[-1] >= 475.0
     assert history.env_steps[-1] < 80_000
     assert dataclasses.replace(config).solved_return == 475.0
