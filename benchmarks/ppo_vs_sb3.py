@@ -16,11 +16,14 @@ spend one step per finished episode on its reset, which ours does not count (it 
 transition). Methods alternate within each seed, and which one goes first alternates between
 seeds, so that a change in the machine's load hits both. Per method: the seeds that solve within
 100,000 steps, the median environment steps and wall time to solve (from building the
-environments to solving), and the ratios ours / SB3. The target: 10/10 seeds solve, our median
-steps <= SB3's, our median wall time <= 0.5 x SB3's.
+environments to solving), and the ratios ours / SB3, the steps ratio with a bootstrap interval
+(seeds to solve vary by a factor of two, so a ratio of two medians moves by chance), and the
+time per transition spent inside the solution's update loop. 20 seeds by default: the issue asks
+for 10, which left the steps ratio anywhere between 0.9 and 1.3 from run to run. The target:
+every seed solves, our median steps <= SB3's, our median wall time <= 0.5 x SB3's.
 
     pip install -c constraints.txt -e ".[bench]"   # stable-baselines3, the benchmark's only extra
-    python benchmarks/ppo_vs_sb3.py                # 10 seeds each, writes benchmarks/results/
+    python benchmarks/ppo_vs_sb3.py                # 20 seeds each, writes benchmarks/results/
     python benchmarks/ppo_vs_sb3.py --seeds 0 1 --no-write
 """
 
@@ -30,6 +33,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -80,12 +84,29 @@ def sb3_settings(config: PPOConfig) -> dict:
 
 
 def run_ours(seed: int, functions: dict, total_steps: int = TOTAL_STEPS) -> dict:
+    """One run of ours; also measures the time spent inside the solution's ``ppo_update``
+    (the gradient steps the settings prescribe), which no trainer change can make cheaper."""
+    update_seconds = 0.0
+
+    def timed_update(*args, **kwargs):
+        nonlocal update_seconds
+        begin = time.perf_counter()
+        try:
+            return functions["update_fn"](*args, **kwargs)
+        finally:
+            update_seconds += time.perf_counter() - begin
+
     start = time.perf_counter()
     config = dataclasses.replace(OURS, seed=seed, total_steps=total_steps)
-    history = train_ppo(**functions, config=config)
+    history = train_ppo(**{**functions, "update_fn": timed_update}, config=config)
     seconds = time.perf_counter() - start
     solved = bool(history.mean_return) and history.mean_return[-1] >= SOLVED
-    return {"steps": history.env_steps[-1], "seconds": seconds, "solved": solved}
+    return {
+        "steps": history.env_steps[-1],
+        "seconds": seconds,
+        "solved": solved,
+        "update_seconds": update_seconds,
+    }
 
 
 def run_sb3(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
@@ -161,6 +182,24 @@ def summary(rows: list[dict], method: str) -> dict:
     }
 
 
+def bootstrap_ratio_interval(
+    ours: list[dict], theirs: list[dict], draws: int = 2000
+) -> tuple[float, float]:
+    """95% interval of median steps (ours) / median steps (SB3) over seeds resampled with
+    replacement: how far the ratio of two 10- or 20-seed medians moves by chance alone."""
+    mine = [row["steps"] for row in ours if row["solved"]]
+    their = [row["steps"] for row in theirs if row["solved"]]
+    if not mine or not their:
+        return float("nan"), float("nan")
+    generator = random.Random(0)
+    ratios = sorted(
+        statistics.median(generator.choices(mine, k=len(mine)))
+        / statistics.median(generator.choices(their, k=len(their)))
+        for _ in range(draws)
+    )
+    return ratios[int(0.025 * draws)], ratios[int(0.975 * draws) - 1]
+
+
 def report(results: dict[str, list[dict]], seeds: list[int], loads: list[float]) -> str:
     ours, theirs = summary(results["ours"], "ours"), summary(results["sb3"], "SB3")
     step_ratio = ours["steps"] / theirs["steps"]
@@ -198,6 +237,30 @@ def report(results: dict[str, list[dict]], seeds: list[int], loads: list[float])
             f"| {row['method']} | {row['solved']}/{row['runs']} | {row['steps']:,.0f} "
             f"| {row['seconds']:.1f} |"
         )
+    low, high = bootstrap_ratio_interval(results["ours"], results["sb3"])
+    mine_solved = [row for row in results["ours"] if row["solved"]]
+    theirs_solved = [row for row in results["sb3"] if row["solved"]]
+
+    def per_step_ms(rows: list[dict], key: str) -> float:
+        return 1000 * statistics.median(row[key] / row["steps"] for row in rows)
+
+    ours_ms, update_ms = (
+        per_step_ms(mine_solved, "seconds"),
+        per_step_ms(mine_solved, "update_seconds"),
+    )
+    sb3_ms = per_step_ms(theirs_solved, "seconds")
+    lines += [
+        "",
+        f"Steps ratio with a 95% bootstrap interval (seeds resampled, 2,000 draws): "
+        f"{step_ratio:.2f} [{low:.2f}, {high:.2f}].",
+        "",
+        f"Wall time per transition (median over seeds): ours {ours_ms:.3f} ms, of which "
+        f"{update_ms:.3f} ms inside the solution's `ppo_update` (20 epochs of one 256-sample "
+        f"minibatch per rollout); SB3 {sb3_ms:.3f} ms. Ours / SB3 per transition: "
+        f"{ours_ms / sb3_ms:.2f}; the update alone: {update_ms / sb3_ms:.2f}, the wall-time "
+        "ratio ours would reach at equal steps with environments and a collector that cost "
+        "nothing.",
+    ]
     hits = [
         ours["solved"] == ours["runs"],
         step_ratio <= 1.0,
@@ -220,7 +283,7 @@ def report(results: dict[str, list[dict]], seeds: list[int], loads: list[float])
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--no-write", action="store_true", help="print only, keep the results")
     parser.add_argument(
         "--sb3-threads",

@@ -15,6 +15,8 @@ from utils.envs import make_vector_env
 from utils.policies import CategoricalPolicy, policy_for
 from utils.rollouts import collect_episodes, collect_steps
 from utils.runtime import seed_everything
+from utils.train import A2CConfig
+from utils.train.scaffold import Run
 
 
 class PoisonResetSteps(VectorWrapper):
@@ -205,3 +207,29 @@ def test_step_batch_marks_reset_steps_and_episode_returns():
     torch.testing.assert_close(
         batch.completed_returns, torch.tensor([r for _, r, _ in envs.finished])
     )
+
+
+def test_episode_statistics_are_optional_and_change_no_step():
+    """The trainers' environments come without RecordEpisodeStatistics (the collectors count
+    returns themselves): the same seed must give the same steps with and without it."""
+    wrapped = make_vector_env("CartPole-v1", num_envs=3, seed=4, max_episode_steps=20)
+    bare = make_vector_env(
+        "CartPole-v1", num_envs=3, seed=4, max_episode_steps=20, episode_statistics=False
+    )
+    assert isinstance(wrapped, RecordEpisodeStatistics)
+    assert not isinstance(bare, RecordEpisodeStatistics)
+    batches = []
+    for envs in (wrapped, bare):
+        seed_everything(5)
+        batches.append(collect_steps(envs, CategoricalPolicy(4, 2), num_steps=60))
+    for name in ("observations", "actions", "rewards", "reset_steps", "completed_returns"):
+        assert torch.equal(getattr(batches[0], name), getattr(batches[1], name)), name
+    assert batches[0].completed_returns.numel() > 3  # episodes ended inside the window
+    torch.testing.assert_close(
+        batches[0].completed_returns, torch.tensor(list(wrapped.return_queue), dtype=torch.float32)
+    )
+
+
+def test_trainers_step_environments_without_episode_statistics():
+    with Run(A2CConfig(progress=False), name="A2C", total=1) as run:
+        assert not isinstance(run.envs, RecordEpisodeStatistics)

@@ -21,6 +21,7 @@ def make_vector_env(
     env_id: str = "CartPole-v1",
     num_envs: int = 8,
     seed: int = 0,
+    episode_statistics: bool = True,
     **env_kwargs: Any,
 ) -> VectorEnv:
     """``num_envs`` copies of ``env_id`` stepped together, recording episode statistics.
@@ -33,18 +34,22 @@ def make_vector_env(
         env_id: a registered gymnasium id, e.g. "CartPole-v1", "Pendulum-v1".
         num_envs: number of sub-environments.
         seed: seeds the first reset and the action space, so the returned envs are reproducible.
+        episode_statistics: wrap in ``RecordEpisodeStatistics`` (below). The trainers count
+            returns themselves and pass False: the wrapper doubles the cost of a CartPole step.
         **env_kwargs: passed to the environment's constructor (e.g. ``max_episode_steps``).
 
     Returns:
-        A vector env; ``info["episode"]`` holds returns ("r") and lengths ("l") of the episodes
-        that ended at a step, and ``envs.return_queue`` / ``envs.length_queue`` the recent ones.
+        A vector env; with ``episode_statistics``, ``info["episode"]`` holds returns ("r") and
+        lengths ("l") of the episodes that ended at a step, and ``envs.return_queue`` /
+        ``envs.length_queue`` the recent ones.
     """
     has_native_vector_env = gym.spec(env_id).vector_entry_point is not None
     mode = "vector_entry_point" if has_native_vector_env else "sync"
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **env_kwargs)
     if envs.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP) != AutoresetMode.NEXT_STEP:
         raise RuntimeError(f"{env_id}: expected next-step autoreset, the mode utils relies on")
-    envs = RecordEpisodeStatistics(envs, buffer_length=1000)
+    if episode_statistics:
+        envs = RecordEpisodeStatistics(envs, buffer_length=1000)
     envs.reset(seed=seed)
     envs.action_space.seed(seed)
     return envs

@@ -59,8 +59,12 @@ class Run:
             default_device() if self.config.device is None else torch.device(self.config.device)
         )
         if self.make_envs:
+            # no RecordEpisodeStatistics: the collectors count finished episodes' returns
             self.envs = make_vector_env(
-                self.config.env_id, num_envs=self.config.num_envs, seed=self.config.seed
+                self.config.env_id,
+                num_envs=self.config.num_envs,
+                seed=self.config.seed,
+                episode_statistics=False,
             )
             self._stack.callback(self.envs.close)
         self._stack.enter_context(limit_cpu_threads())
