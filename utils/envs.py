@@ -24,7 +24,8 @@ def make_vector_env(
     episode_statistics: bool = True,
     **env_kwargs: Any,
 ) -> VectorEnv:
-    """``num_envs`` copies of ``env_id`` stepped together, recording episode statistics.
+    """``num_envs`` copies of ``env_id`` stepped together, recording episode statistics unless
+    ``episode_statistics`` is False.
 
     Environments with a native vector implementation (CartPole-v1) use it: it steps all copies
     in one NumPy call, many times faster than looping over copies. Others are wrapped in a
@@ -34,7 +35,7 @@ def make_vector_env(
         env_id: a registered gymnasium id, e.g. "CartPole-v1", "Pendulum-v1".
         num_envs: number of sub-environments.
         seed: seeds the first reset and the action space, so the returned envs are reproducible.
-        episode_statistics: wrap in ``RecordEpisodeStatistics`` (below). The trainers count
+        episode_statistics: wrap in ``RecordEpisodeStatistics`` (see Returns). The trainers count
             returns themselves and pass False: the wrapper doubles the cost of a CartPole step.
         **env_kwargs: passed to the environment's constructor (e.g. ``max_episode_steps``).
 
