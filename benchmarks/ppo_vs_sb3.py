@@ -172,8 +172,12 @@ def machine() -> str:
     )
 
 
+def solved_rows(rows: list[dict]) -> list[dict]:
+    return [row for row in rows if row["solved"]]
+
+
 def summary(rows: list[dict], method: str) -> dict:
-    solved = [row for row in rows if row["solved"]]
+    solved = solved_rows(rows)
     return {
         "solved": len(solved),
         "runs": len(rows),
@@ -188,8 +192,8 @@ def bootstrap_ratio_interval(
 ) -> tuple[float, float]:
     """95% interval of median steps (ours) / median steps (SB3) over seeds resampled with
     replacement: how far the ratio of two 10- or 20-seed medians moves by chance alone."""
-    mine = [row["steps"] for row in ours if row["solved"]]
-    their = [row["steps"] for row in theirs if row["solved"]]
+    mine = [row["steps"] for row in solved_rows(ours)]
+    their = [row["steps"] for row in solved_rows(theirs)]
     if not mine or not their:
         return float("nan"), float("nan")
     generator = random.Random(0)
@@ -239,8 +243,7 @@ def report(results: dict[str, list[dict]], seeds: list[int], loads: list[float])
             f"| {row['seconds']:.1f} |"
         )
     low, high = bootstrap_ratio_interval(results["ours"], results["sb3"])
-    mine_solved = [row for row in results["ours"] if row["solved"]]
-    theirs_solved = [row for row in results["sb3"] if row["solved"]]
+    mine_solved, theirs_solved = solved_rows(results["ours"]), solved_rows(results["sb3"])
 
     def per_step_ms(rows: list[dict], key: str) -> float:
         return 1000 * statistics.median(row[key] / row["steps"] for row in rows)
